@@ -1,0 +1,130 @@
+"""The transaction contract: the single source of truth for field names, order and types.
+
+Training, serving, streaming and the data generator all import from here, so a change to the
+contract is one edit. The contract is deliberately dependency-free (standard library only): the
+streaming environment (PyFlink) imports it without numpy or pandas.
+
+A transaction on the wire is a JSON object::
+
+    {"id": "tx-000001", "Time": 406.0, "V1": -2.31, ..., "V28": 0.01, "Amount": 0.0}
+
+``id`` is a non-empty string of at most ``MAX_ID_LENGTH`` characters, unique per transaction and
+used as the Kafka key. ``Time`` is seconds since the first transaction of the dataset, ``V1``..``V28``
+are the PCA components of the ULB dataset, and ``Amount`` is in euros (>= 0). Labelled data adds
+``Class`` (1 = fraud, 0 = legitimate); it is never a model input.
+
+Policy on unknown fields: **rejected**. A field the contract does not know is more likely a typo
+(``amount`` for ``Amount``) than useful data, and silently dropping it would score the wrong thing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+ID_FIELD: Final = "id"
+LABEL_FIELD: Final = "Class"
+TIME_FIELD: Final = "Time"
+AMOUNT_FIELD: Final = "Amount"
+PCA_FIELDS: Final[tuple[str, ...]] = tuple(f"V{i}" for i in range(1, 29))
+
+#: Model inputs, in the order every model is trained and scored with.
+FEATURES: Final[tuple[str, ...]] = (TIME_FIELD, *PCA_FIELDS, AMOUNT_FIELD)
+N_FEATURES: Final = len(FEATURES)
+#: Columns of a labelled CSV (the ULB/Kaggle layout).
+LABELLED_COLUMNS: Final[tuple[str, ...]] = (*FEATURES, LABEL_FIELD)
+#: Fields of a transaction on the wire (HTTP, gRPC, Kafka).
+WIRE_FIELDS: Final[tuple[str, ...]] = (ID_FIELD, *FEATURES)
+
+MAX_ID_LENGTH: Final = 128
+FEATURE_DTYPE: Final = "float32"  # what models are scored with; inputs are parsed as float64 first
+
+#: Fraud share of the real stream vs of the dev sample, and the weight that undoes the difference
+#: (see shared/data/creditcard/README.md): each legitimate row counts 7.749 times in headline metrics.
+LEGIT_WEIGHT: Final = 283_253 / 36_553
+
+
+class ContractViolation(ValueError):
+    """A record breaks the contract. ``field`` names the field, ``rule`` the broken rule."""
+
+    def __init__(self, field: str, rule: str, index: int | None = None) -> None:
+        self.field = field
+        self.rule = rule
+        self.index = index
+        where = f"record {index}: " if index is not None else ""
+        super().__init__(f"{where}field '{field}': {rule}")
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One validated transaction: its id and its features in ``FEATURES`` order."""
+
+    id: str
+    features: tuple[float, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {ID_FIELD: self.id, **dict(zip(FEATURES, self.features, strict=True))}
+
+
+def _as_finite_float(field: str, value: Any, index: int | None) -> float:
+    # bool is an int subclass; True is not a meaningful amount.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ContractViolation(field, f"must be a number, got {type(value).__name__}", index)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ContractViolation(field, f"must be finite, got {number!r}", index)
+    return number
+
+
+def parse_transaction(
+    record: Mapping[str, Any], index: int | None = None, *, require_id: bool = True
+) -> Transaction:
+    """Validate one wire record and return it as a ``Transaction``; raise ``ContractViolation``."""
+    if not isinstance(record, Mapping):
+        raise ContractViolation("<record>", f"must be a JSON object, got {type(record).__name__}", index)
+    allowed = set(WIRE_FIELDS)
+    unknown = sorted(k for k in record if k not in allowed)
+    if unknown:
+        raise ContractViolation(unknown[0], "unknown field (unknown fields are rejected)", index)
+    tx_id = record.get(ID_FIELD)
+    if tx_id is None:
+        if require_id:
+            raise ContractViolation(ID_FIELD, "is required", index)
+        tx_id = "" if index is None else str(index)
+    elif not isinstance(tx_id, str) or not tx_id or len(tx_id) > MAX_ID_LENGTH:
+        raise ContractViolation(
+            ID_FIELD, f"must be a non-empty string of at most {MAX_ID_LENGTH} characters", index
+        )
+    values: list[float] = []
+    for field in FEATURES:
+        if field not in record:
+            raise ContractViolation(field, "is required", index)
+        values.append(_as_finite_float(field, record[field], index))
+    if values[-1] < 0:
+        raise ContractViolation(AMOUNT_FIELD, "must be >= 0", index)
+    if values[0] < 0:
+        raise ContractViolation(TIME_FIELD, "must be >= 0", index)
+    return Transaction(id=tx_id, features=tuple(values))
+
+
+def parse_batch(
+    records: Sequence[Mapping[str, Any]], *, max_batch: int, require_id: bool = True
+) -> list[Transaction]:
+    """Validate a batch: non-empty, at most ``max_batch`` records, each valid, ids unique."""
+    if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
+        raise ContractViolation("transactions", "must be a list of transactions")
+    if not records:
+        raise ContractViolation("transactions", "must not be empty")
+    if len(records) > max_batch:
+        raise ContractViolation(
+            "transactions", f"batch of {len(records)} exceeds the maximum of {max_batch}"
+        )
+    parsed = [parse_transaction(r, i, require_id=require_id) for i, r in enumerate(records)]
+    seen: set[str] = set()
+    for i, tx in enumerate(parsed):
+        if tx.id in seen:
+            raise ContractViolation(ID_FIELD, f"duplicate id {tx.id!r} in batch", i)
+        seen.add(tx.id)
+    return parsed

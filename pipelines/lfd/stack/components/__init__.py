@@ -1,0 +1,1 @@
+"""One module per stack component; each exposes a ``Component`` (see ``base``)."""

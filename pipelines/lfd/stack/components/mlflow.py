@@ -1,0 +1,42 @@
+"""MLflow tracking server: sqlite backend store, artifacts proxied through the server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lfd.stack.components.base import ProcessComponent, require
+from lfd.stack.components.http_check import http_ok
+from lfd.stack.settings import Settings
+
+
+def _root(settings: Settings) -> Path:
+    return settings.state / "mlflow"
+
+
+def _prepare(settings: Settings) -> None:
+    (_root(settings) / "artifacts").mkdir(parents=True, exist_ok=True)
+
+
+def _argv(settings: Settings) -> list[str | Path]:
+    root = _root(settings)
+    return [
+        require(settings.repo / ".venv" / "bin" / "mlflow", "the main Python environment"),
+        "server",
+        # MLflow 3 refuses the file store for the model registry; sqlite is the smallest real backend.
+        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+        # Clients upload through the server (mlflow-artifacts:/), so they need no shared disk.
+        "--artifacts-destination", str(root / "artifacts"),
+        "--host", "127.0.0.1",
+        "--port", str(settings.ports.mlflow),
+        "--workers", "1",
+    ]
+
+
+MLFLOW = ProcessComponent(
+    name="mlflow",
+    prepare=_prepare,
+    argv=_argv,
+    ready=lambda s: http_ok(f"{s.mlflow_uri}/health"),
+    describe=lambda s: f"tracking server at {s.mlflow_uri}",
+    start_timeout=120,
+)

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Install everything the local stack, the tests and the demo need, pinned and cached.
+#
+#   stack/install.sh [all|apt|uv|python|go|maven]...     (default: all)
+#
+# Idempotent: each step checks a stamp (the hash of what pins it) and does nothing when the cache
+# already matches. Cache: $LFD_CACHE (default ~/.cache/live-fraud-detector), shared by all clones.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(dirname "$here")"
+# shellcheck source=versions.env
+source "$here/versions.env"
+cache="${LFD_CACHE:-$HOME/.cache/live-fraud-detector}"
+bin="$cache/bin"
+mkdir -p "$bin" "$cache/stamps"
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+stamp_ok() { [[ -f "$cache/stamps/$1" && "$(cat "$cache/stamps/$1")" == "$2" ]]; }
+stamp_set() { printf '%s' "$2" >"$cache/stamps/$1"; }
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+step_apt() {
+  local missing=()
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v promtool >/dev/null || missing+=(prometheus)
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  if ((${#missing[@]})); then
+    log "apt: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The Debian package starts a system Prometheus where systemd runs; ours is started by `lfd stack`.
+    (systemctl disable --now prometheus prometheus-node-exporter 2>/dev/null || true)
+  else
+    log "apt: prometheus, promtool, wrk, openssl, java, maven present"
+  fi
+}
+
+uv_bin() {
+  if command -v uv >/dev/null && [[ "$(uv --version | awk '{print $2}')" == "$UV_VERSION" ]]; then
+    command -v uv
+  else
+    echo "$cache/uv-$UV_VERSION/bin/uv"
+  fi
+}
+
+step_uv() {
+  local uv; uv="$(uv_bin)"
+  if [[ ! -x "$uv" ]]; then
+    log "uv: installing $UV_VERSION into $cache/uv-$UV_VERSION"
+    python3 -m venv "$cache/uv-$UV_VERSION"
+    "$cache/uv-$UV_VERSION/bin/pip" install -q "uv==$UV_VERSION"
+  fi
+  log "uv: $("$(uv_bin)" --version)"
+}
+
+step_python() {
+  local uv; uv="$(uv_bin)"
+  log "python: main environment (.venv) from uv.lock"
+  (cd "$repo" && "$uv" sync --frozen --extra main --group dev --quiet)
+  log "python: streaming environment (.venv-streaming, PyFlink) from uv.lock"
+  (cd "$repo" && UV_PROJECT_ENVIRONMENT=.venv-streaming "$uv" sync --frozen --extra streaming --group dev --quiet)
+}
+
+go_build() {  # go_build <module dir> <binary>:<package>...
+  local dir="$here/go/$1"; shift
+  local key; key="go-$(basename "$dir")"
+  local want; want="$(hash_of "$dir/go.mod" "$dir/go.sum")"
+  local all_present=1
+  for spec in "$@"; do [[ -x "$bin/${spec%%:*}" ]] || all_present=0; done
+  if ((all_present)) && stamp_ok "$key" "$want"; then
+    log "go: $(basename "$dir") cached"
+    return
+  fi
+  for spec in "$@"; do
+    log "go: building ${spec%%:*} (${spec#*:}); a cold build takes minutes"
+    (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$bin/${spec%%:*}" "${spec#*:}")
+  done
+  stamp_set "$key" "$want"
+}
+
+step_go() {
+  command -v go >/dev/null || { echo "go is required (the machine's Go toolchain)" >&2; exit 1; }
+  go_build etcd etcd:go.etcd.io/etcd/server/v3
+  go_build kwok kwok:sigs.k8s.io/kwok/cmd/kwok
+  go_build helm helm:helm.sh/helm/v3/cmd/helm
+  go_build kubernetes \
+    kube-apiserver:k8s.io/kubernetes/cmd/kube-apiserver \
+    kube-controller-manager:k8s.io/kubernetes/cmd/kube-controller-manager \
+    kube-scheduler:k8s.io/kubernetes/cmd/kube-scheduler \
+    kubectl:k8s.io/kubernetes/cmd/kubectl
+}
+
+step_maven() {
+  local kafka_dir="$cache/kafka-$KAFKA_VERSION"
+  local want; want="$(hash_of "$here/maven/pom.xml" "$here/versions.env")"
+  if stamp_ok maven-kafka "$want" && [[ -d "$kafka_dir/libs" ]]; then
+    log "maven: Kafka $KAFKA_VERSION jars cached"
+  else
+    log "maven: Kafka $KAFKA_VERSION and its runtime dependencies"
+    rm -rf "$kafka_dir/libs"
+    mvn -q -B -f "$here/maven/pom.xml" dependency:copy-dependencies \
+      -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime -DoutputDirectory="$kafka_dir/libs"
+    stamp_set maven-kafka "$want"
+  fi
+  local jar="$cache/flink/flink-sql-connector-kafka-$FLINK_KAFKA_CONNECTOR_VERSION.jar"
+  if [[ -f "$jar" ]]; then
+    log "maven: Flink Kafka connector $FLINK_KAFKA_CONNECTOR_VERSION cached"
+  else
+    log "maven: Flink Kafka connector $FLINK_KAFKA_CONNECTOR_VERSION"
+    mvn -q -B dependency:copy \
+      -Dartifact="org.apache.flink:flink-sql-connector-kafka:$FLINK_KAFKA_CONNECTOR_VERSION" \
+      -DoutputDirectory="$cache/flink"
+  fi
+}
+
+steps=("$@")
+((${#steps[@]})) || steps=(all)
+[[ " ${steps[*]} " == *" all "* ]] && steps=(apt uv python maven go)
+started=$SECONDS
+for s in "${steps[@]}"; do "step_$s"; done
+log "done in $((SECONDS - started))s; cache: $cache"
