@@ -78,7 +78,7 @@ go_build() {  # go_build <module dir> <binary>:<package>...
   fi
   for spec in "$@"; do
     log "go: building ${spec%%:*} (${spec#*:}); a cold build takes minutes"
-    (cd "$dir" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$bin/${spec%%:*}" "${spec#*:}")
+    (cd "$dir" && go build -o "$bin/${spec%%:*}" "${spec#*:}")
   done
   stamp_set "$key" "$want"
 }
