@@ -1,0 +1,83 @@
+"""Pure parts of the stack manager: settings overrides, component selection, generated configs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lfd.stack import manager, process
+from lfd.stack.components.certs import kubeconfig
+from lfd.stack.components.kafka import TRANSACTION_MAX_TIMEOUT_MS, server_properties
+from lfd.stack.components.kubernetes import node_manifest
+from lfd.stack.settings import load_settings
+
+pytestmark = pytest.mark.unit
+
+
+def test_ports_and_paths_follow_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LFD_PORT_KAFKA", "29092")
+    monkeypatch.setenv("LFD_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("LFD_CACHE", str(tmp_path / "cache"))
+    settings = load_settings()
+    assert settings.ports.kafka == 29092
+    assert settings.kafka_bootstrap == "127.0.0.1:29092"
+    assert settings.kubeconfig == tmp_path / "state" / "kubernetes" / "admin.kubeconfig"
+    assert settings.kafka_libs == tmp_path / "cache" / f"kafka-{settings.versions['KAFKA_VERSION']}" / "libs"
+
+
+def test_selection_keeps_start_order_and_expands_groups() -> None:
+    names = [c.name for c in manager.select(["mlflow", "kubernetes"])]
+    assert names == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl", "mlflow"]
+    assert [c.name for c in manager.select(["kube-apiserver"])][:2] == ["etcd", "kube-apiserver"]
+    assert len(manager.select(None)) == len(manager.COMPONENTS)
+    with pytest.raises(ValueError, match="unknown component 'zookeeper'"):
+        manager.select(["zookeeper"])
+
+
+def test_kafka_properties_allow_the_flink_sink_transaction_timeout() -> None:
+    props = server_properties(load_settings(), Path("/data"))
+    assert f"transaction.max.timeout.ms={TRANSACTION_MAX_TIMEOUT_MS}" in props
+    assert TRANSACTION_MAX_TIMEOUT_MS >= 3_600_000
+    assert "process.roles=broker,controller" in props
+    assert "auto.create.topics.enable=false" in props
+
+
+def test_kwok_node_is_annotated_for_kwok() -> None:
+    node = node_manifest("n0")
+    assert node["metadata"]["annotations"]["kwok.x-k8s.io/node"] == "fake"  # type: ignore[index]
+
+
+def test_kubeconfig_embeds_the_pki(tmp_path: Path) -> None:
+    for name, text in {"ca.crt": "CA", "admin.crt": "CRT", "admin.key": "KEY"}.items():
+        (tmp_path / name).write_text(text)
+    cfg = kubeconfig(tmp_path, "https://127.0.0.1:1")
+    assert "server: https://127.0.0.1:1" in cfg and "Q0E=" in cfg  # base64("CA")
+
+
+def test_spawn_and_stop_by_pid_file(tmp_path: Path) -> None:
+    pid_file, log = tmp_path / "p.pid", tmp_path / "p.log"
+    pid = process.spawn("sleeper", [sys.executable, "-c", "print('up', flush=True); import time; time.sleep(60)"],
+                        pid_file=pid_file, log_file=log)
+    process.wait_until(lambda: "up" in log.read_text(), what="sleeper", timeout=10, pid_file=pid_file)
+    assert process.read_pid(pid_file) == pid
+    assert process.stop(pid_file, timeout=5) is True
+    assert not process.is_alive(pid)
+    assert not pid_file.exists()
+    assert process.stop(pid_file) is False  # stopping twice is harmless
+
+
+def test_wait_until_reports_a_dead_process_with_its_log(tmp_path: Path) -> None:
+    pid_file, log = tmp_path / "p.pid", tmp_path / "p.log"
+    process.spawn("crasher", [sys.executable, "-c", "import sys; print('boom: bad flag'); sys.exit(3)"],
+                  pid_file=pid_file, log_file=log)
+    with pytest.raises(process.StartError, match="boom: bad flag"):
+        process.wait_until(lambda: False, what="crasher", timeout=10, pid_file=pid_file, log_file=log)
+
+
+def test_cli_help_teaches() -> None:
+    out = subprocess.run([sys.executable, "-m", "lfd.cli", "stack", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    assert "examples:" in out.stdout and "lfd stack up kafka mlflow" in out.stdout
