@@ -14,6 +14,7 @@ from collections.abc import Sequence
 #: Modules with ``register(subparsers)``; order is the order in ``lfd --help``.
 COMMAND_MODULES: tuple[str, ...] = (
     "lfd.stack.cli",
+    "lfd.streaming.cli",
 )
 
 DESCRIPTION = """\

@@ -1,0 +1,109 @@
+"""`lfd produce` and `lfd stream`: the producer and the Flink job launcher (thin handlers)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from typing import Any
+
+PRODUCE_EPILOG = """\
+examples:
+  lfd produce --count 10000 --rate 2000                 replay real dev rows at 2,000/s
+  lfd produce --count 5000 --fraud-ratio 0.05 --synthetic   synthetic rows, 5% fraud
+  lfd produce --count 1000 --malformed-share 0.05       5% malformed: not JSON, missing field, NaN,
+                                                        wrong type, oversized (cycled evenly)
+"""
+
+STREAM_EPILOG = """\
+examples:
+  lfd stream --scoring-url http://127.0.0.1:3000
+  lfd stream --scoring-url http://127.0.0.1:3000 --shadow-url http://127.0.0.1:3001 \\
+             --checkpoint-dir .stack/flink/checkpoints --checkpoint-interval-ms 5000
+  lfd stream --restore-from .stack/flink/checkpoints/<job-id>/chk-42     resume after a cancel
+
+The job runs in the streaming environment (.venv-streaming, PyFlink) as a local MiniCluster; on
+Kubernetes the FlinkDeployment in the chart runs the same module (see docs/streaming.md).
+"""
+
+
+def register(subparsers: Any) -> None:
+    produce = subparsers.add_parser(
+        "produce",
+        help="replay real or synthetic transactions into Kafka at a fixed rate",
+        description="Produce transactions (unique ids, keyed by id) into the input topic.",
+        epilog=PRODUCE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    produce.add_argument("--bootstrap", default=None, help="Kafka bootstrap (default: the local stack's)")
+    produce.add_argument("--topic", default="transactions")
+    produce.add_argument("--count", type=int, default=1000)
+    produce.add_argument("--rate", type=float, default=1000.0, help="records/s; 0 = as fast as possible")
+    produce.add_argument(
+        "--fraud-ratio", type=float, default=None, help="sample to this fraud share (default: replay in file order)"
+    )
+    produce.add_argument("--malformed-share", type=float, default=0.0)
+    produce.add_argument("--synthetic", action="store_true", help="use lfd.synthetic.SyntheticGenerator if available")
+    produce.add_argument("--run-id", default=None, help="id prefix (default: random); ids are <run-id>-<n>")
+    produce.add_argument("--seed", type=int, default=0)
+    produce.set_defaults(handler=run_produce)
+
+    stream = subparsers.add_parser(
+        "stream",
+        help="run the PyFlink scoring job locally (Kafka → scoring service → Kafka, exactly-once)",
+        description="Start the streaming job with the streaming environment's python.",
+        epilog=STREAM_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from lfd.streaming.config import add_arguments
+
+    add_arguments(stream)
+    stream.set_defaults(handler=run_stream)
+
+
+def run_produce(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from lfd.stack.settings import load_settings
+    from lfd.streaming import produce as p
+
+    bootstrap = args.bootstrap or load_settings().kafka_bootstrap
+    run_id = args.run_id or p.new_run_id()
+    rows = p.synthetic_rows(args.count, args.fraud_ratio or 0.01, args.seed) if args.synthetic else None
+    if rows is None:
+        if args.synthetic:
+            print("lfd.synthetic is not available: replaying real dev rows", file=sys.stderr)
+        rows = p.load_rows()
+    planned = p.plan_records(
+        rows,
+        count=args.count,
+        fraud_ratio=args.fraud_ratio,
+        malformed_share=args.malformed_share,
+        run_id=run_id,
+        seed=args.seed,
+    )
+    with tqdm(total=args.count, unit="tx", desc=f"producing {run_id}") as bar:
+        report = p.send(bootstrap, args.topic, planned, rate=args.rate, run_id=run_id, on_sent=bar.update)
+    print(
+        f"sent {report.sent} records to {args.topic} in {report.seconds:.1f} s ({report.rate:,.0f}/s): {report.kinds}"
+    )
+    return 0
+
+
+def run_stream(args: argparse.Namespace) -> int:
+    from lfd.stack.settings import load_settings
+    from lfd.streaming.config import from_args, to_argv
+
+    settings = load_settings()
+    python = str(settings.streaming_python)
+    env = {**os.environ, "PATH": f"{settings.streaming_python.parent}:{os.environ['PATH']}"}
+    argv = [
+        python,
+        "-m",
+        "lfd.streaming.job",
+        *to_argv(from_args(args)),
+        "--connector-jar",
+        str(settings.flink_connector_jar),
+    ]
+    return subprocess.call(argv, env=env)

@@ -1,0 +1,67 @@
+"""The job's configuration: one dataclass, one set of command-line flags shared by `lfd stream` and
+`python -m lfd.streaming.job` (the former spawns the latter with the streaming environment)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, fields
+from typing import Final
+
+#: Topic defaults are the stack's topic names (lfd.stack.components.kafka.TOPICS).
+DEFAULT_TOPICS: Final = {
+    "input_topic": "transactions",
+    "scores_topic": "scores",
+    "alerts_topic": "fraud-alerts",
+    "dlq_topic": "transactions-dlq",
+    "shadow_topic": "scores-shadow",
+}
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    bootstrap: str = "127.0.0.1:19092"
+    scoring_url: str = "http://127.0.0.1:3000"
+    shadow_url: str | None = None
+    input_topic: str = DEFAULT_TOPICS["input_topic"]
+    scores_topic: str = DEFAULT_TOPICS["scores_topic"]
+    alerts_topic: str = DEFAULT_TOPICS["alerts_topic"]
+    dlq_topic: str = DEFAULT_TOPICS["dlq_topic"]
+    shadow_topic: str = DEFAULT_TOPICS["shadow_topic"]
+    group_id: str = "lfd-streaming"
+    transactional_id_prefix: str = "lfd-streaming"
+    checkpoint_dir: str = "/tmp/lfd-checkpoints"
+    checkpoint_interval_ms: int = 10_000
+    restore_from: str | None = None  # a retained checkpoint (chk-N) or savepoint directory
+    starting_offsets: str = "committed-or-earliest"  # or "earliest" / "latest"
+    transaction_timeout_ms: int = 900_000  # 15 min, within the broker's transaction.max.timeout.ms (1 h)
+    parallelism: int = 1
+    batch_size: int = 256
+    linger_ms: float = 5.0
+    max_in_flight: int = 2_000  # async capacity: records awaiting a score before back-pressure
+    request_timeout_s: float = 2.0
+    async_timeout_s: float = 3_600.0  # the async operator's own timeout: effectively "wait, don't fail"
+    breaker_failures: int = 5
+    breaker_open_s: float = 1.0
+    shadow_max_attempts: int = 3
+    max_record_bytes: int = 16_384
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One ``--kebab-case`` flag per field, defaults from the dataclass."""
+    for f in fields(StreamConfig):
+        default = f.default
+        flag = "--" + f.name.replace("_", "-")
+        kind = {int: int, float: float}.get(type(default), str)
+        parser.add_argument(flag, dest=f.name, type=kind, default=default, help=f"(default: {default})")
+
+
+def from_args(args: argparse.Namespace) -> StreamConfig:
+    return StreamConfig(**{f.name: getattr(args, f.name) for f in fields(StreamConfig)})
+
+
+def to_argv(config: StreamConfig) -> list[str]:
+    argv: list[str] = []
+    for name, value in asdict(config).items():
+        if value is not None:
+            argv += ["--" + name.replace("_", "-"), str(value)]
+    return argv
