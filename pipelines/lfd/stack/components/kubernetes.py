@@ -236,6 +236,8 @@ KWOK = ProcessComponent(
     argv=lambda s: [
         _bin(s, "kwok"),
         f"--kubeconfig={s.kubeconfig}",
+        f"--config={s.repo / 'stack' / 'kwok' / 'stages.yaml'}",
+        "--node-lease-duration-seconds=40",
         "--manage-all-nodes=false",
         "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
         "--cidr=10.244.0.0/16",
