@@ -1,0 +1,66 @@
+"""Service configuration, read once from ``LFD_SCORING_*`` environment variables.
+
+Environment variables (not arguments) because BentoML instantiates the service class in a worker
+process: ``lfd serve`` and the container image set these, the worker reads them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_MODEL_URI = "models:/fraud-detector@champion"
+DEFAULT_HTTP_PORT = 3000
+DEFAULT_GRPC_PORT = 8001
+DEFAULT_MAX_BATCH = 10_000
+ENV_PREFIX = "LFD_SCORING_"
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    #: MLflow model URI (``models:/name@alias``, ``models:/name/3``, ``runs:/...``); ignored if model_dir set.
+    model_uri: str = DEFAULT_MODEL_URI
+    #: A local bundle or downloaded MLflow model directory (what an image bakes in).
+    model_dir: str = ""
+    #: Model name reported to clients when loading from a directory (from the URI otherwise).
+    model_name: str = "fraud-detector"
+    #: Version reported when loading from a directory (the registry's version otherwise).
+    model_version: str = "local"
+    tracking_uri: str = ""
+    grpc_port: int = DEFAULT_GRPC_PORT
+    grpc_host: str = "0.0.0.0"
+    #: Largest batch a client may send in one request (records or tensor rows).
+    max_batch: int = DEFAULT_MAX_BATCH
+    #: Most rows the batcher hands the model at once (bounded so one huge batch cannot starve others).
+    batch_max_rows: int = 4_096
+    #: Optional wait for more work before a batch runs; 0 = adaptive only (batch whatever queued
+    #: while the model was busy), which is latency-optimal on a CPU model.
+    batch_wait_ms: float = 0.0
+    #: Rows allowed to wait in the queue; beyond this requests are shed with 503/UNAVAILABLE.
+    max_queue_rows: int = 50_000
+    #: Retry-After (seconds) sent with a shed request.
+    retry_after_s: int = 1
+    #: Number of reason codes per scored transaction.
+    top_reasons: int = 3
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ScoringConfig:
+        env = os.environ if env is None else env
+        defaults = cls()
+        values: dict[str, object] = {}
+        for name, default in vars(defaults).items():
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is None or raw == "":
+                continue
+            try:
+                values[name] = type(default)(raw)
+            except ValueError as e:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: expected {type(default).__name__}") from e
+        if not values.get("tracking_uri") and env.get("MLFLOW_TRACKING_URI"):
+            values["tracking_uri"] = env["MLFLOW_TRACKING_URI"]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """The inverse of :meth:`from_env`, for launching a worker with this configuration."""
+        return {ENV_PREFIX + name.upper(): str(value) for name, value in vars(self).items()}

@@ -1,0 +1,162 @@
+"""The scoring engine: one per worker process, shared by the HTTP API, OIP REST and the gRPC server.
+
+It owns the model's lifecycle (loading → ready, or failed with a reason), the micro-batcher and the
+metrics. Protocol handlers call :meth:`ScoringEngine.score_records` or :meth:`ScoringEngine.infer`
+and map :mod:`scoring.errors` to status codes; they never touch the model directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lfd.contract import ContractViolation, parse_batch
+from lfd.model_bundle import FloatArray
+
+from .batcher import MicroBatcher
+from .config import ScoringConfig
+from .errors import InvalidInput, ModelNotFound, ModelNotReady, ScoringError, grpc_code, http_status
+from .explain import top_reasons
+from .metrics import ScoringMetrics
+from .model import LoadedModel, load_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Inference:
+    """Result of an OIP inference: probabilities, decisions (1 = fraud) and the model that made them."""
+
+    proba: FloatArray
+    decision: npt.NDArray[np.int32]
+    model: LoadedModel
+
+
+class ScoringEngine:
+    def __init__(self, config: ScoringConfig, metrics: ScoringMetrics) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.model: LoadedModel | None = None
+        self.load_error = ""
+        self._batcher: MicroBatcher | None = None
+        self._load_task: asyncio.Task[None] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self.model is not None and self._batcher is not None
+
+    @property
+    def status(self) -> str:
+        if self.ready:
+            return "ready"
+        return f"failed: {self.load_error}" if self.load_error else "loading"
+
+    def start(self) -> None:
+        """Begin loading in the background: the server is live at once, ready when the model is."""
+        self._load_task = asyncio.get_running_loop().create_task(self._load(), name="lfd-model-load")
+
+    async def _load(self) -> None:
+        try:
+            model = await asyncio.to_thread(load_model, self.config)
+        except Exception as e:  # keep serving liveness; readiness explains why it is not ready
+            self.load_error = f"{type(e).__name__}: {e}"
+            log.error("model load failed (%s); the service stays not-ready", self.load_error, exc_info=True)
+            return
+        batcher = MicroBatcher(
+            model.predict,
+            model.contributions,
+            max_rows=self.config.batch_max_rows,
+            max_queue_rows=self.config.max_queue_rows,
+            wait_s=self.config.batch_wait_ms / 1000,
+            retry_after_s=self.config.retry_after_s,
+            on_batch=self.metrics.batch_size.observe,
+        )
+        batcher.start()
+        self.metrics.model_loaded(model.name, model.version, model.threshold, model.flavor)
+        self.model, self._batcher = model, batcher
+
+    async def stop(self) -> None:
+        if self._load_task is not None and not self._load_task.done():
+            self._load_task.cancel()
+        if self._batcher is not None:
+            await self._batcher.stop()
+
+    def _require(self) -> tuple[LoadedModel, MicroBatcher]:
+        if self.model is None or self._batcher is None:
+            raise ModelNotReady(
+                f"model not ready ({self.status}); source {self.config.model_dir or self.config.model_uri}"
+            )
+        return self.model, self._batcher
+
+    def check_model_name(self, name: str, version: str = "") -> LoadedModel:
+        """The loaded model if it is the one asked for (OIP addresses models by name and version)."""
+        model, _ = self._require()
+        if name != model.name:
+            raise ModelNotFound(name, model.name)
+        if version and version != model.version:
+            raise ModelNotFound(f"{name}/{version}", f"{model.name}/{model.version}")
+        return model
+
+    # --- scoring -------------------------------------------------------------------------------
+
+    async def score_records(self, records: Any) -> list[dict[str, Any]]:
+        """``POST /score``: contract records with ids → scores, decisions and reason codes."""
+        model, batcher = self._require()
+        if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
+            raise InvalidInput("transactions", "must be a list of transaction objects")
+        try:
+            transactions = parse_batch(records, max_batch=self.config.max_batch)
+        except ContractViolation as e:
+            raise InvalidInput.from_violation(e) from e
+        values = np.array([tx.features for tx in transactions], dtype=np.float64)
+        prediction = await batcher.submit(values.astype(np.float32), explain=True)
+        assert prediction.contributions is not None
+        # reasons quote the value as sent (float64), the model saw its float32 rounding
+        reasons = top_reasons(values, prediction.contributions, self.config.top_reasons)
+        self.metrics.scores(prediction.proba, model.threshold)
+        model_ref = {"name": model.name, "version": model.version}
+        return [
+            {
+                "id": tx.id,
+                "fraud_probability": p,
+                "decision": "fraud" if p >= model.threshold else "legit",
+                "model": model_ref,
+                "reasons": tx_reasons,
+            }
+            for tx, p, tx_reasons in zip(transactions, prediction.proba.tolist(), reasons, strict=True)
+        ]
+
+    async def infer(self, model_name: str, model_version: str, matrix: FloatArray) -> Inference:
+        """OIP ``infer`` (REST and gRPC): a validated float32 matrix → probabilities and decisions."""
+        model = self.check_model_name(model_name, model_version)
+        _, batcher = self._require()
+        prediction = await batcher.submit(matrix)
+        self.metrics.scores(prediction.proba, model.threshold)
+        decision = (prediction.proba >= model.threshold).astype(np.int32)
+        return Inference(prediction.proba, decision, model)
+
+    @contextmanager
+    def observe(self, endpoint: str, protocol: str) -> Iterator[dict[str, str]]:
+        """Time a request and count it by status; the handler sets ``outcome['status']`` on success."""
+        start = time.perf_counter()
+        outcome = {"status": "200" if protocol == "http" else "OK"}
+        try:
+            yield outcome
+        except ScoringError as e:
+            outcome["status"] = str(http_status(e)) if protocol == "http" else grpc_code(e).name
+            raise
+        except Exception:
+            outcome["status"] = "500" if protocol == "http" else "INTERNAL"
+            raise
+        finally:
+            self.metrics.request(endpoint, protocol, outcome["status"], time.perf_counter() - start)

@@ -1,0 +1,125 @@
+"""Load the model to serve (registry URI or local directory), resolve its name and version, warm it up.
+
+Decide: :func:`parse_model_uri` (pure). Act: :func:`load_model` (registry and disk I/O).
+A ``models:/name@alias`` URI is resolved to a concrete version *first* and that version is
+downloaded, so the name/version we report is exactly what we loaded even if the alias moves meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lfd.contract import FEATURES, N_FEATURES
+from lfd.model_bundle import FloatArray, ModelBundle
+
+from .config import ScoringConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Where a registry model lives: ``name`` plus either ``version`` or ``alias``."""
+
+    name: str
+    version: str = ""
+    alias: str = ""
+
+
+def parse_model_uri(uri: str) -> ModelRef:
+    """``models:/fraud-detector@champion`` → ModelRef(name, alias); ``models:/fraud-detector/3`` → version."""
+    prefix = "models:/"
+    if not uri.startswith(prefix):
+        raise ValueError(f"model URI {uri!r}: expected models:/<name>@<alias> or models:/<name>/<version>")
+    rest = uri[len(prefix) :].strip("/")
+    if "@" in rest:
+        name, _, alias = rest.partition("@")
+        if name and alias and "/" not in alias:
+            return ModelRef(name=name, alias=alias)
+    elif "/" in rest:
+        name, _, version = rest.partition("/")
+        if name and version.isdigit():
+            return ModelRef(name=name, version=version)
+    raise ValueError(f"model URI {uri!r}: expected models:/<name>@<alias> or models:/<name>/<version>")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    bundle: ModelBundle
+    name: str
+    version: str
+    source: str  # the URI or directory it came from, for logs and /v2/models/{name}
+
+    @property
+    def threshold(self) -> float:
+        return self.bundle.threshold
+
+    @property
+    def flavor(self) -> str:
+        return self.bundle.flavor
+
+    def predict(self, matrix: FloatArray) -> FloatArray:
+        """Fraud probabilities of a contiguous float32 (n, 30) matrix (``inplace_predict`` for XGBoost)."""
+        return self.bundle.predict_proba(matrix)
+
+    def contributions(self, matrix: FloatArray) -> FloatArray:
+        """TreeSHAP contributions (n, 31), bias last. For XGBoost the DMatrix is built with
+        ``nthread=1``: with the default thread pool a one-row DMatrix costs ~10x more."""
+        if self.bundle.flavor != "xgboost":
+            return self.bundle.contributions(matrix)
+        import xgboost as xgb
+
+        dmatrix = xgb.DMatrix(ModelBundle.as_matrix(matrix), feature_names=list(FEATURES), nthread=1)
+        return np.asarray(self.bundle.booster.predict(dmatrix, pred_contribs=True), dtype=np.float32)
+
+    def warm_up(self) -> None:
+        """One prediction and one explanation, so the first request pays no lazy initialisation."""
+        row = np.zeros((1, N_FEATURES), dtype=np.float32)
+        proba = self.predict(row)
+        contribs = self.contributions(row)
+        if proba.shape != (1,) or not np.isfinite(proba).all() or contribs.shape != (1, N_FEATURES + 1):
+            raise RuntimeError(f"warm-up prediction failed: proba {proba!r}, contributions {contribs.shape}")
+
+
+def _resolve(ref: ModelRef, tracking_uri: str) -> str:
+    from mlflow.tracking import MlflowClient
+
+    if ref.version:
+        return ref.version
+    client = MlflowClient(tracking_uri=tracking_uri or None)
+    version: str = client.get_model_version_by_alias(ref.name, ref.alias).version
+    return str(version)
+
+
+def load_model(config: ScoringConfig) -> LoadedModel:
+    """Load, validate against the contract (ModelBundle does) and warm up; raise with the reason."""
+    if config.model_dir:
+        bundle = ModelBundle.load(Path(config.model_dir))
+        model = LoadedModel(bundle, config.model_name, config.model_version, config.model_dir)
+    else:
+        import mlflow.artifacts
+
+        ref = parse_model_uri(config.model_uri)
+        version = _resolve(ref, config.tracking_uri)
+        pinned = f"models:/{ref.name}/{version}"
+        destination = tempfile.mkdtemp(prefix="lfd-scoring-model-")
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=pinned, dst_path=destination, tracking_uri=config.tracking_uri or None
+        )
+        bundle = ModelBundle.load(Path(local))
+        model = LoadedModel(bundle, ref.name, version, f"{config.model_uri} -> {pinned}")
+    model.warm_up()
+    log.info(
+        "model %s version %s loaded from %s (flavor %s, threshold %.4f)",
+        model.name,
+        model.version,
+        model.source,
+        model.flavor,
+        model.threshold,
+    )
+    return model

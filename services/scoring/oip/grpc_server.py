@@ -1,0 +1,129 @@
+"""OIP v2 over gRPC (``inference.GRPCInferenceService``), served by grpc.aio inside the BentoML worker.
+
+Why here: BentoML 1.4's ``@bentoml.service`` cannot serve gRPC (``serve-grpc`` rejects it, upstream
+issue #5607), so the worker starts this server on its own event loop next to the HTTP server. Both
+protocols therefore share one model, one micro-batcher and one set of metrics.
+
+Responses carry tensors in ``raw_output_contents`` (what tritonclient reads); requests may use
+typed ``contents`` or ``raw_input_contents``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+
+from ..engine import ScoringEngine
+from ..errors import InvalidInput, ScoringError, grpc_code
+from . import tensors as T
+from .generated import grpc_predict_v2_pb2 as pb
+from .generated import grpc_predict_v2_pb2_grpc as pb_grpc
+from .http_app import SERVER_NAME, SERVER_VERSION
+
+log = logging.getLogger(__name__)
+
+
+def decode_inputs(request: Any) -> list[T.Tensor]:
+    raw = list(request.raw_input_contents)
+    if raw and len(raw) != len(request.inputs):
+        raise InvalidInput("raw_input_contents", f"has {len(raw)} entries for {len(request.inputs)} inputs")
+    decoded: list[T.Tensor] = []
+    for i, tensor in enumerate(request.inputs):
+        name, shape = tensor.name, tuple(tensor.shape)
+        T.element_count(name, list(shape))
+        if raw:
+            if tensor.datatype == "BYTES":
+                decoded.append(T.bytes_from_raw(name, shape, raw[i]))
+            else:
+                decoded.append(T.numeric_from_raw(name, tensor.datatype, shape, raw[i]))
+        elif tensor.datatype == "BYTES":
+            decoded.append(T.bytes_from_list(name, shape, list(tensor.contents.bytes_contents)))
+        elif tensor.datatype == "FP64":
+            decoded.append(T.numeric_from_list(name, "FP64", shape, tensor.contents.fp64_contents))
+        else:
+            decoded.append(T.numeric_from_list(name, tensor.datatype, shape, tensor.contents.fp32_contents))
+    return decoded
+
+
+class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
+    def __init__(self, engine: ScoringEngine) -> None:
+        self.engine = engine
+
+    async def _abort(self, context: grpc.aio.ServicerContext[Any, Any], error: ScoringError) -> None:
+        await context.abort(grpc_code(error), str(error))
+
+    async def ServerLive(self, request: Any, context: Any) -> Any:
+        return pb.ServerLiveResponse(live=True)
+
+    async def ServerReady(self, request: Any, context: Any) -> Any:
+        return pb.ServerReadyResponse(ready=self.engine.ready)
+
+    async def ServerMetadata(self, request: Any, context: Any) -> Any:
+        return pb.ServerMetadataResponse(name=SERVER_NAME, version=SERVER_VERSION, extensions=[])
+
+    async def ModelReady(self, request: Any, context: Any) -> Any:
+        try:
+            self.engine.check_model_name(request.name, request.version)
+        except ScoringError:
+            return pb.ModelReadyResponse(ready=False)
+        return pb.ModelReadyResponse(ready=True)
+
+    async def ModelMetadata(self, request: Any, context: Any) -> Any:
+        try:
+            model = self.engine.check_model_name(request.name, request.version)
+        except ScoringError as e:
+            await self._abort(context, e)
+            raise  # unreachable: abort raises
+        meta = T.model_metadata(model.name, model.version)
+        tensor = pb.ModelMetadataResponse.TensorMetadata
+        return pb.ModelMetadataResponse(
+            name=meta["name"],
+            versions=meta["versions"],
+            platform=meta["platform"],
+            inputs=[tensor(**t) for t in meta["inputs"]],
+            outputs=[tensor(**t) for t in meta["outputs"]],
+        )
+
+    async def ModelInfer(self, request: Any, context: Any) -> Any:
+        try:
+            with self.engine.observe("infer", "grpc"):
+                self.engine.check_model_name(request.model_name, request.model_version)
+                matrix, ids = T.features_and_ids(decode_inputs(request), self.engine.config.max_batch)
+                result = await self.engine.infer(request.model_name, request.model_version, matrix)
+        except ScoringError as e:
+            await self._abort(context, e)
+            raise
+        n = len(result.proba)
+        output = pb.ModelInferResponse.InferOutputTensor
+        outputs = [
+            output(name=T.PROBABILITY_OUTPUT, datatype="FP32", shape=[n]),
+            output(name=T.DECISION_OUTPUT, datatype="INT32", shape=[n]),
+        ]
+        raw = [result.proba.astype("<f4").tobytes(), result.decision.astype("<i4").tobytes()]
+        if ids is not None:
+            outputs.append(output(name=T.ID_OUTPUT, datatype="BYTES", shape=[n]))
+            raw.append(T.encode_bytes([i.encode() for i in ids]))
+        return pb.ModelInferResponse(
+            model_name=result.model.name,
+            model_version=result.model.version,
+            id=request.id,
+            outputs=outputs,
+            raw_output_contents=raw,
+        )
+
+
+async def start_grpc_server(engine: ScoringEngine, host: str, port: int) -> grpc.aio.Server:
+    """Start serving on ``host:port`` on the running event loop; raise if the port cannot be bound."""
+    max_message = 64 * 1024 * 1024  # a 10,000 x 30 FP64 batch is 2.4 MB; leave room for typed contents
+    server = grpc.aio.server(
+        options=[("grpc.max_receive_message_length", max_message), ("grpc.max_send_message_length", max_message)]
+    )
+    pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(engine), server)  # type: ignore[no-untyped-call]
+    address = f"{host}:{port}"
+    if server.add_insecure_port(address) == 0:
+        raise RuntimeError(f"gRPC server could not bind {address}")
+    await server.start()
+    log.info("OIP v2 gRPC server listening on %s", address)
+    return server

@@ -1,0 +1,104 @@
+"""OIP v2 REST routes, mounted by the BentoML service under ``/v2`` (thin handlers over the engine).
+
+Plain Starlette rather than BentoML ``@api`` methods: the OIP paths carry the model name
+(``/v2/models/{name}/infer``) and the binary-data extension needs the raw body and a header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..engine import ScoringEngine
+from ..errors import ModelNotReady, ScoringError, error_body, http_headers, http_status
+from . import rest
+from . import tensors as T
+
+SERVER_NAME = "live-fraud-detector"
+SERVER_VERSION = "0.1.0"
+
+
+def _current_engine() -> ScoringEngine:
+    import bentoml
+
+    service = bentoml.get_current_service()
+    engine = getattr(service, "engine", None)
+    if not isinstance(engine, ScoringEngine):
+        raise ModelNotReady("service is still starting")
+    return engine
+
+
+def error_response(error: ScoringError) -> JSONResponse:
+    return JSONResponse(error_body(error), status_code=http_status(error), headers=http_headers(error))
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _mapped(handler: Callable[[Request, ScoringEngine], Awaitable[Response]]) -> Handler:
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request, _current_engine())
+        except ScoringError as e:
+            return error_response(e)
+
+    return wrapper
+
+
+async def server_metadata(request: Request, engine: ScoringEngine) -> Response:
+    return JSONResponse({"name": SERVER_NAME, "version": SERVER_VERSION, "extensions": ["binary_tensor_data"]})
+
+
+async def live(request: Request, engine: ScoringEngine) -> Response:
+    return JSONResponse({"live": True})
+
+
+async def ready(request: Request, engine: ScoringEngine) -> Response:
+    body: dict[str, Any] = {"ready": engine.ready}
+    if not engine.ready:
+        body["reason"] = engine.status
+    return JSONResponse(body, status_code=200 if engine.ready else 503)
+
+
+async def model_metadata(request: Request, engine: ScoringEngine) -> Response:
+    model = engine.check_model_name(request.path_params["name"], request.path_params.get("version", ""))
+    body = T.model_metadata(model.name, model.version)
+    body["parameters"].update({"threshold": model.threshold, "flavor": model.flavor, "source": model.source})
+    return JSONResponse(body)
+
+
+async def model_ready(request: Request, engine: ScoringEngine) -> Response:
+    engine.check_model_name(request.path_params["name"], request.path_params.get("version", ""))
+    return JSONResponse({"name": request.path_params["name"], "ready": True})
+
+
+async def infer(request: Request, engine: ScoringEngine) -> Response:
+    with engine.observe("infer", "http"):
+        engine.check_model_name(request.path_params["name"], request.path_params.get("version", ""))
+        body = await request.body()
+        tensors, request_id = rest.parse_infer_request(body, request.headers.get("inference-header-content-length"))
+        matrix, ids = T.features_and_ids(tensors, engine.config.max_batch)
+        result = await engine.infer(request.path_params["name"], request.path_params.get("version", ""), matrix)
+        return JSONResponse(
+            rest.infer_response(result.model.name, result.model.version, request_id, result.proba, result.decision, ids)
+        )
+
+
+def build_app() -> Starlette:
+    routes = [Route("/", _mapped(server_metadata), methods=["GET"])]
+    routes += [
+        Route("/health/live", _mapped(live), methods=["GET"]),
+        Route("/health/ready", _mapped(ready), methods=["GET"]),
+    ]
+    for prefix in ("/models/{name}", "/models/{name}/versions/{version}"):
+        routes += [
+            Route(prefix, _mapped(model_metadata), methods=["GET"]),
+            Route(prefix + "/ready", _mapped(model_ready), methods=["GET"]),
+            Route(prefix + "/infer", _mapped(infer), methods=["POST"]),
+        ]
+    return Starlette(routes=routes)
