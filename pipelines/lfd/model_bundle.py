@@ -93,10 +93,7 @@ class ModelBundle:
 
     def predict_proba(self, rows: Any) -> FloatArray:
         x = self.as_matrix(rows)
-        if self.flavor == "xgboost":
-            out = self.booster.inplace_predict(x)
-        else:
-            out = self.booster.predict(x, num_threads=1)
+        out = self.booster.inplace_predict(x) if self.flavor == "xgboost" else self.booster.predict(x, num_threads=1)
         return np.asarray(out, dtype=np.float32)
 
     def contributions(self, rows: Any) -> FloatArray:

@@ -31,7 +31,7 @@ def test_registered_target_is_scraped(prometheus: str, stack_settings: Settings)
     registry = CollectorRegistry()
     counter = Counter("lfd_smoke_events", "events counted by the smoke test", registry=registry)
     counter.inc(42)
-    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    server, _thread = start_http_server(0, addr="127.0.0.1", registry=registry)
     port = server.server_port
     register_target(stack_settings, "smoke", f"127.0.0.1:{port}", {"component": "smoke"})
     try:

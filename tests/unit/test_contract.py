@@ -29,12 +29,12 @@ def record(**overrides: Any) -> dict[str, Any]:
 def test_feature_order_is_time_v1_to_v28_amount() -> None:
     assert FEATURES[0] == "Time" and FEATURES[-1] == "Amount"
     assert FEATURES[1:-1] == tuple(f"V{i}" for i in range(1, 29))
-    assert LABELLED_COLUMNS == (*FEATURES, "Class")
-    assert WIRE_FIELDS == ("id", *FEATURES)
+    assert (*FEATURES, "Class") == LABELLED_COLUMNS
+    assert ("id", *FEATURES) == WIRE_FIELDS
 
 
 def test_legit_weight_matches_the_data_readme() -> None:
-    assert LEGIT_WEIGHT == pytest.approx(7.749, abs=1e-3)
+    assert pytest.approx(7.749, abs=1e-3) == LEGIT_WEIGHT
 
 
 def test_valid_record_parses_in_contract_order() -> None:

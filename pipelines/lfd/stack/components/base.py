@@ -22,7 +22,8 @@ class Health:
 
 
 class Component(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def start(self, settings: Settings) -> None: ...
 

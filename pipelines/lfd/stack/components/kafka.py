@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
+import subprocess
 import uuid
 from pathlib import Path
-
-import subprocess
 
 from lfd.stack import process
 from lfd.stack.components.base import ProcessComponent, require
 from lfd.stack.settings import Settings
+
 #: The Flink Kafka sink's transactions may stay open up to its own timeout (default 1 h); the
 #: broker refuses producers whose timeout exceeds this, so it must be at least as high.
 TRANSACTION_MAX_TIMEOUT_MS = 3_600_000
@@ -113,7 +113,7 @@ def broker_answers(settings: Settings) -> bool:
 
 def ensure_topics(settings: Settings, topics: dict[str, int]) -> None:
     """Create missing topics (idempotent)."""
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
     admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
     existing = set(admin.list_topics(timeout=10).topics)
