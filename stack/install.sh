@@ -66,10 +66,11 @@ step_python() {
   (cd "$repo" && UV_PROJECT_ENVIRONMENT=.venv-streaming "$uv" sync --frozen --extra streaming --group dev --quiet)
 }
 
-go_build() {  # go_build <module dir> <binary>:<package>...
+go_build() {  # [LDFLAGS=...] go_build <module dir> <binary>:<package>...
   local dir="$here/go/$1"; shift
   local key; key="go-$(basename "$dir")"
-  local want; want="$(hash_of "$dir/go.mod" "$dir/go.sum")"
+  local ldflags="${LDFLAGS:-}"
+  local want; want="$( (cat "$dir/go.mod" "$dir/go.sum"; echo "$ldflags") | sha256sum | cut -c1-16)"
   local all_present=1
   for spec in "$@"; do [[ -x "$bin/${spec%%:*}" ]] || all_present=0; done
   if ((all_present)) && stamp_ok "$key" "$want"; then
@@ -78,7 +79,7 @@ go_build() {  # go_build <module dir> <binary>:<package>...
   fi
   for spec in "$@"; do
     log "go: building ${spec%%:*} (${spec#*:}); a cold build takes minutes"
-    (cd "$dir" && go build -o "$bin/${spec%%:*}" "${spec#*:}")
+    (cd "$dir" && go build -ldflags="$ldflags" -o "$bin/${spec%%:*}" "${spec#*:}")
   done
   stamp_set "$key" "$want"
 }
@@ -88,7 +89,14 @@ step_go() {
   go_build etcd etcd:go.etcd.io/etcd/server/v3
   go_build kwok kwok:sigs.k8s.io/kwok/cmd/kwok
   go_build helm helm:helm.sh/helm/v3/cmd/helm
-  go_build kubernetes \
+  # Stamp the release into the binaries (as the Kubernetes build does), so `kubectl version` and helm's
+  # .Capabilities.KubeVersion report 1.35.x rather than v0.0.0-master.
+  local minor; minor="$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
+  local kv=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    kv+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  done
+  LDFLAGS="$kv" go_build kubernetes \
     kube-apiserver:k8s.io/kubernetes/cmd/kube-apiserver \
     kube-controller-manager:k8s.io/kubernetes/cmd/kube-controller-manager \
     kube-scheduler:k8s.io/kubernetes/cmd/kube-scheduler \
