@@ -1,0 +1,73 @@
+"""Run the job locally as a subprocess of the streaming environment (used by tests, bench and demo).
+
+The job is a PyFlink MiniCluster inside one process, so "cancel" is ending that process; resuming
+means starting it again with ``restore_from`` = the newest retained checkpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from lfd.streaming.config import StreamConfig, to_argv
+
+
+def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
+    """The newest completed checkpoint (``<job-id>/chk-N`` with ``_metadata``) under ``checkpoint_dir``."""
+    done = [p.parent for p in checkpoint_dir.glob("*/chk-*/_metadata")]
+    if not done:
+        return None
+    return max(done, key=lambda p: (p.stat().st_mtime, int(re.sub(r"\D", "", p.name) or 0)))
+
+
+@dataclass
+class LocalJob:
+    config: StreamConfig
+    python: Path
+    connector_jar: Path
+    log: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self, restore_from: Path | None = None) -> None:
+        config = replace(self.config, restore_from=str(restore_from) if restore_from else None)
+        argv = [str(self.python), "-m", "lfd.streaming.job", *to_argv(config), "--connector-jar", str(self.connector_jar)]
+        env = {**os.environ, "PATH": f"{self.python.parent}:{os.environ['PATH']}"}
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """End the job's process group (the JVM and its Python workers), SIGKILL after ``timeout_s``."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        pgid = os.getpgid(self.process.pid)
+        os.killpg(pgid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(pgid, signal.SIGKILL)
+            self.process.wait(10)
+        time.sleep(0.5)  # let the Python workers of the group go too
+
+    def checkpoint_after(self, since: float, timeout_s: float = 60.0) -> Path:
+        """Wait for a checkpoint completed after ``since`` (epoch seconds) and return it."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            newest = latest_checkpoint(Path(self.config.checkpoint_dir))
+            if newest is not None and newest.stat().st_mtime > since:
+                return newest
+            if not self.alive():
+                raise RuntimeError(f"job exited with {self.process and self.process.returncode}; see {self.log}")
+            time.sleep(0.5)
+        raise TimeoutError(f"no checkpoint after {since} within {timeout_s} s in {self.config.checkpoint_dir}")
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
