@@ -74,6 +74,12 @@ def _resources(spec: FraudModelSpec) -> dict[str, dict[str, str]]:
     return out
 
 
+def model_args(spec: FraudModelSpec) -> list[str]:
+    """A registry URI is resolved by the pod (`--model-uri`); an absolute path is a bundle baked into the image."""
+    uri = spec.model.resolved_uri()
+    return ["--model-dir", uri] if uri.startswith("/") else ["--model-uri", uri]
+
+
 def _container(spec: FraudModelSpec, ctx: BuildContext) -> dict[str, Any]:
     env = [{"name": "LFD_THRESHOLD", "value": str(spec.threshold)}] if spec.threshold is not None else []
     if ctx.mlflow_tracking_uri:
@@ -81,7 +87,7 @@ def _container(spec: FraudModelSpec, ctx: BuildContext) -> dict[str, Any]:
     return {
         "name": "scoring",
         "image": spec.image,
-        "args": ["lfd", "serve", "--model-uri", spec.model.resolved_uri(),
+        "args": ["lfd", "serve", *model_args(spec),
                  "--http-port", str(spec.http_port), "--grpc-port", str(spec.grpc_port)],
         "env": env,
         "ports": [{"name": "http", "containerPort": spec.http_port, "protocol": "TCP"},

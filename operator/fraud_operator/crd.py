@@ -69,6 +69,9 @@ def _scalar(field_schema: dict[str, Any]) -> dict[str, Any]:
         if option.get("type") != "null":
             field_schema = {**option, **{k: v for k, v in field_schema.items() if k != "anyOf"}}
     out = {k: field_schema[k] for k in _SCALAR_KEYS if k in field_schema}
+    for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        if flag in out:  # JSON Schema 2020 number → OpenAPI 3.0 boolean flag on the bound
+            out[bound], out[flag] = out[flag], True
     if "const" in field_schema:
         out["enum"] = [field_schema["const"]]
     if field_schema.get("type") == "object":  # dict[str, Any]: kept as given

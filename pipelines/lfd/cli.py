@@ -15,6 +15,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "lfd.stack.cli",
     "lfd.streaming.cli",
+    "fraud_operator.cli",
     "lfd.training.cli",
 )
 

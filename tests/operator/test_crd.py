@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from fraud_operator import crd
 from fraud_operator.spec import FraudModelSpec, FraudModelStatus, dump, parse_spec
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
+
 from fraud_operator.builders import template_hash
 from fraud_operator.decide import Requests, decide, iso, with_revision
 from fraud_operator.observed import ColourState, Observed

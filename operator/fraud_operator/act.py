@@ -1,0 +1,84 @@
+"""Carry out a Plan's child steps: each idempotent (create-or-patch, 404/409 tolerated), children adopted by the owner."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+from fraud_operator import builders
+from fraud_operator.analysis import Unreachable, Verdict
+from fraud_operator.config import OperatorConfig
+from fraud_operator.kube import Kube
+from fraud_operator.plan import (
+    DeleteHPA,
+    EnsureDeployment,
+    EnsureHPA,
+    EnsureService,
+    Plan,
+    RunAnalysis,
+    ScaleDeployment,
+)
+from fraud_operator.spec import AnalysisRun, FraudModelSpec
+
+log = logging.getLogger(__name__)
+
+#: Runs an analysis: (namespace, name, spec, step) -> verdict; raises Unreachable when it cannot judge yet.
+AnalysisRunner = Callable[[str, str, FraudModelSpec, RunAnalysis], Verdict]
+
+
+@dataclass
+class Outcome:
+    """What acting produced that the status must record."""
+
+    analyses: list[AnalysisRun]
+
+
+def _adopted(obj: dict[str, Any], owner: Mapping[str, Any]) -> dict[str, Any]:
+    kopf.adopt(obj, owner=owner)  # type: ignore[arg-type]
+    return obj
+
+
+def act(kube: Kube, owner: Mapping[str, Any], spec: FraudModelSpec, plan: Plan, config: OperatorConfig,
+        run_analysis: AnalysisRunner, now_iso: str) -> Outcome:
+    namespace, name = owner["metadata"]["namespace"], owner["metadata"]["name"]
+    ctx = builders.BuildContext(mlflow_tracking_uri=config.mlflow_tracking_uri or None)
+    outcome = Outcome(analyses=[])
+    for step in plan.steps:
+        if isinstance(step, EnsureDeployment):
+            replicas = step.replicas
+            dep = builders.build_deployment(name, step.colour, step.spec, step.revision, replicas, ctx)
+            if replicas is None:  # the HPA owns the count; a new Deployment still needs one
+                created = dict(dep, spec={**dep["spec"], "replicas": step.spec.full_replicas()})
+                kube.create_or_patch(namespace, _adopted(created, owner), _adopted(dep, owner))
+            else:
+                kube.create_or_patch(namespace, _adopted(dep, owner))
+        elif isinstance(step, ScaleDeployment):
+            kube.patch(namespace, "Deployment", builders.deployment_name(name, step.colour),
+                       builders.build_scale(step.replicas))
+        elif isinstance(step, EnsureService):
+            build = builders.build_stable_service if step.role == "stable" else builders.build_preview_service
+            kube.create_or_patch(namespace, _adopted(build(name, step.colour, spec), owner))
+        elif isinstance(step, EnsureHPA):
+            kube.create_or_patch(namespace, _adopted(builders.build_hpa(name, step.colour, spec), owner))
+        elif isinstance(step, DeleteHPA):
+            kube.delete_hpa(namespace, name)
+        elif isinstance(step, RunAnalysis):
+            verdict = _analyse(namespace, name, spec, step, run_analysis)
+            if verdict is not None:
+                outcome.analyses.append(AnalysisRun(kind=step.kind, template_hash=step.template_hash,
+                                                    result=verdict.result, message=verdict.message, at=now_iso))
+        # PatchSpec and ClearAnnotations change the FraudModel's resourceVersion: done after the status write.
+    return outcome
+
+
+def _analyse(namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis,
+             run_analysis: AnalysisRunner) -> Verdict | None:
+    try:
+        return run_analysis(namespace, name, spec, step)
+    except Unreachable as e:
+        log.warning("analysis %s of %s/%s not run yet: %s", step.kind, namespace, name, e)
+        return None

@@ -1,0 +1,48 @@
+"""Dispatch a RunAnalysis step to the smoke, quality and SLO checks, reaching services through a resolver."""
+
+from __future__ import annotations
+
+from fraud_operator.analysis import Verdict
+from fraud_operator.analysis.quality import run_quality
+from fraud_operator.analysis.resolver import Resolver, make_resolver
+from fraud_operator.analysis.slo import run_slo
+from fraud_operator.analysis.smoke import run_smoke
+from fraud_operator.builders import deployment_name, preview_service_name
+from fraud_operator.config import OperatorConfig
+from fraud_operator.plan import RunAnalysis
+from fraud_operator.spec import FraudModelSpec
+
+
+class Runner:
+    def __init__(self, config: OperatorConfig, resolver: Resolver | None = None) -> None:
+        self.config = config
+        self.resolver = resolver or make_resolver(config.service_map or None)
+
+    def __call__(self, namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis) -> Verdict:
+        return self.pre(namespace, name, spec, step) if step.kind == "pre" else self.post(namespace, name, spec, step)
+
+    def pre(self, namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis) -> Verdict:
+        """Smoke first (cheap), then quality against the champion behind the stable Service."""
+        pre = spec.rollout.pre_promotion_analysis
+        candidate = self.resolver.url(namespace, preview_service_name(name), deployment_name(name, step.colour),
+                                      spec.http_port)
+        messages: list[str] = []
+        if pre.smoke.enabled:
+            verdict = run_smoke(candidate, pre.smoke.max_latency_ms)
+            if not verdict.passed:
+                return verdict
+            messages.append(verdict.message)
+        if pre.quality.enabled:
+            champion = self.resolver.url(namespace, name, deployment_name(name, step.stable_colour), spec.http_port)
+            q = pre.quality
+            verdict = run_quality(candidate, champion, self.config.replay_set, q.sample_size, q.tolerance,
+                                  q.min_alert_rate, q.max_alert_rate)
+            if not verdict.passed:
+                return verdict
+            messages.append(verdict.message)
+        return Verdict("Passed", "; ".join(messages) or "no pre-promotion checks enabled")
+
+    def post(self, namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis) -> Verdict:
+        post = spec.rollout.post_promotion_analysis
+        return run_slo(self.config.prometheus_url, namespace, name, step.colour, post.window_seconds,
+                       post.max_error_rate, post.max_p99_latency_seconds, post.min_requests)

@@ -1,0 +1,39 @@
+"""Operator-level settings (not per FraudModel), read once from ``LFD_OPERATOR_*`` environment variables.
+
+``lfd operator run`` turns its flags into these variables, so `kopf run -m fraud_operator.handlers` and the
+CLI behave the same.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+ENV_PREFIX = "LFD_OPERATOR_"
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    #: JSON file mapping "<namespace>/<deployment>" to a local URL (tests); empty = Service DNS (in-cluster).
+    service_map: str = ""
+    prometheus_url: str = "http://prometheus-server.monitoring.svc.cluster.local"
+    replay_set: str = "/work/shared/data/creditcard/creditcard_dev.csv.gz"
+    #: Passed to the scoring pods so `models:/` URIs resolve.
+    mlflow_tracking_uri: str = ""
+    metrics_port: int = 9108
+    #: Seconds between reconciles of one FraudModel (the timer that drives the state machine).
+    interval: float = 2.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for name, default in vars(cls()).items():
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw:
+                values[name] = type(default)(raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        return {ENV_PREFIX + name.upper(): str(value) for name, value in vars(self).items()}

@@ -1,0 +1,42 @@
+"""kopf registration: thin handlers only. Run with `lfd operator run` (or `kopf run -m fraud_operator.handlers`).
+
+One timer per FraudModel drives the state machine every ``interval`` seconds; it never sleeps and keeps no
+state of its own (everything lives in the FraudModel's status and its children), so a restarted operator picks
+up a rollout exactly where it stopped. Run exactly one replica (``--standalone``; see docs/operator.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from fraud_operator import metrics
+from fraud_operator.analysis.runner import Runner
+from fraud_operator.config import OperatorConfig
+from fraud_operator.kube import Kube
+from fraud_operator.reconcile import reconcile_once
+from fraud_operator.spec import GROUP, PLURAL, VERSION
+
+_CONFIG = OperatorConfig.from_env()
+
+
+@kopf.on.startup(id="configure")
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration")
+    settings.posting.level = logging.WARNING  # our Events are explicit; kopf's own INFO chatter stays in logs
+    settings.watching.server_timeout = 120
+    memo["config"] = _CONFIG
+    memo["kube"] = Kube.connect()
+    memo["runner"] = Runner(_CONFIG)
+    metrics.serve(_CONFIG.metrics_port)
+
+
+@kopf.timer(GROUP, VERSION, PLURAL, id="reconcile", interval=_CONFIG.interval, initial_delay=0.0)
+def reconcile(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+    assert namespace is not None  # FraudModel is namespaced
+    reconcile_once(memo["kube"], memo["config"], memo["runner"], namespace, name)

@@ -1,0 +1,231 @@
+"""Test harness: real scoring processes standing in for the pods kwok only simulates, and the operator process.
+
+``ScoringPool``  one real ``lfd serve --model-dir`` per model bundle (started once per session).
+``PodSimulator`` our "kubelet + kube-proxy": every 0.5 s it reads the namespace's Deployments and, for each colour
+                 with replicas > 0, maps ``<ns>/<deployment>`` to the process serving that Deployment's
+                 ``--model-dir`` in the service-map file the operator's resolver reads; it registers that process
+                 with Prometheus under the colour's labels, and (optionally) sends live traffic to whatever colour
+                 the stable Service selects.
+``OperatorProcess`` ``lfd operator run`` as a subprocess that tests can kill -9 and restart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fraud_operator.analysis.smoke import CANNED_TRANSACTIONS
+from lfd.stack.components.prometheus import register_target, unregister_target
+from lfd.stack.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+LFD = REPO / ".venv" / "bin" / "lfd"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+@dataclass
+class ScoringProcess:
+    bundle: Path
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+class ScoringPool:
+    """One real scoring service per bundle directory."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.processes: dict[str, ScoringProcess] = {}
+
+    def start(self, bundles: list[Path]) -> None:
+        for bundle in bundles:
+            http, grpc = free_port(), free_port()
+            log = self.logs / f"serve-{bundle.name}.log"
+            proc = subprocess.Popen(
+                [str(LFD), "serve", "--model-dir", str(bundle), "--host", "127.0.0.1", "--http-port", str(http),
+                 "--grpc-port", str(grpc)], stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+            self.processes[str(bundle)] = ScoringProcess(bundle, f"http://127.0.0.1:{http}", proc, log)
+        for p in self.processes.values():
+            wait_for(lambda p=p: self._ready(p), 180, f"lfd serve {p.bundle.name} ready (log {p.log})")
+
+    @staticmethod
+    def _ready(p: ScoringProcess) -> bool:
+        if p.process.poll() is not None:
+            raise AssertionError(f"lfd serve {p.bundle} exited: {p.log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{p.url}/v2/health/ready", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def for_bundle(self, bundle: str) -> ScoringProcess | None:
+        return self.processes.get(bundle)
+
+    def stop(self) -> None:
+        for p in self.processes.values():
+            if p.process.poll() is None:
+                os.killpg(p.process.pid, signal.SIGTERM)
+        for p in self.processes.values():
+            try:
+                p.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.process.pid, signal.SIGKILL)
+
+
+def _model_dir(deployment: dict[str, Any]) -> str | None:
+    args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0].get("args", [])
+    return args[args.index("--model-dir") + 1] if "--model-dir" in args else None
+
+
+@dataclass
+class PodSimulator:
+    kubectl: Callable[..., subprocess.CompletedProcess[str]]
+    namespace: str
+    pool: ScoringPool
+    settings: Settings
+    service_map: Path
+    traffic: bool = False
+    errors: list[str] = field(default_factory=list)
+    requests_sent: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _registered: set[str] = field(default_factory=set)
+
+    def start(self) -> PodSimulator:
+        self.service_map.write_text("{}")
+        for target in (self._sync_loop, self._traffic_loop):
+            thread = threading.Thread(target=target, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        for name in self._registered:
+            unregister_target(self.settings, name)
+
+    def current_map(self) -> dict[str, str]:
+        mapping: dict[str, str] = json.loads(self.service_map.read_text())
+        return mapping
+
+    def _sync_loop(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                self._sync()
+            except Exception as e:  # keep simulating; the test sees the error list
+                self.errors.append(repr(e))
+
+    def _sync(self) -> None:
+        result = self.kubectl("get", "deployments", "-n", self.namespace, "-o", "json")
+        if result.returncode != 0:
+            return
+        mapping: dict[str, str] = {}
+        for dep in json.loads(result.stdout)["items"]:
+            bundle = _model_dir(dep)
+            process = self.pool.for_bundle(bundle) if bundle else None
+            if process is None or not dep["spec"].get("replicas"):
+                continue
+            name = dep["metadata"]["name"]
+            mapping[f"{self.namespace}/{name}"] = process.url
+            labels = dep["metadata"]["labels"]
+            target = f"op-{Path(bundle or '').name}"
+            register_target(self.settings, target, process.url.removeprefix("http://"), {
+                "namespace": self.namespace, "fraudmodel": labels["ml.livefraud.io/fraudmodel"],
+                "colour": labels["ml.livefraud.io/colour"]})
+            self._registered.add(target)
+        tmp = self.service_map.with_suffix(".tmp")
+        tmp.write_text(json.dumps(mapping))
+        tmp.replace(self.service_map)
+
+    def stable_url(self, name: str) -> str | None:
+        result = self.kubectl("get", "service", name, "-n", self.namespace, "-o", "json")
+        if result.returncode != 0:
+            return None
+        colour = json.loads(result.stdout)["spec"]["selector"].get("ml.livefraud.io/colour")
+        return self.current_map().get(f"{self.namespace}/{name}-{colour}")
+
+    def _traffic_loop(self) -> None:
+        """Like real clients of the stable Service: a few requests a second to whatever colour it selects."""
+        url: str | None = None
+        last_lookup = 0.0
+        with httpx.Client(timeout=5) as client:
+            while not self._stop.wait(0.2):
+                if not self.traffic:
+                    continue
+                if time.monotonic() - last_lookup > 1.0:
+                    url, last_lookup = self.stable_url("fm"), time.monotonic()
+                if url is None:
+                    continue
+                try:
+                    client.post(f"{url}/score", json={"transactions": list(CANNED_TRANSACTIONS)})
+                    self.requests_sent += 1
+                except httpx.TransportError as e:
+                    self.errors.append(f"traffic: {e}")
+
+
+@dataclass
+class OperatorProcess:
+    env: dict[str, str]
+    namespace: str
+    service_map: Path
+    prometheus_url: str
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> OperatorProcess:
+        self.starts += 1
+        argv = [str(LFD), "operator", "run", "-n", self.namespace, "--service-map", str(self.service_map),
+                "--prometheus-url", self.prometheus_url, "--metrics-port", "0", "--liveness", "",
+                "--interval", "1", "--log-format", "json"]
+        with self.log.open("ab") as out:
+            out.write(f"\n=== start {self.starts} ===\n".encode())
+            self.process = subprocess.Popen(argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown at all, the harshest restart."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def tail(self, chars: int = 4000) -> str:
+        return self.log.read_text()[-chars:] if self.log.exists() else ""
