@@ -57,7 +57,7 @@ class ProcessComponent:
     prepare: Callable[[Settings], None] = _nothing
     after_start: Callable[[Settings], None] = _nothing
     env: Callable[[Settings], Mapping[str, str]] = field(default=lambda s: {})
-    start_timeout: float = 60.0
+    start_timeout: float = 120.0
 
     def pid_file(self, settings: Settings) -> Path:
         return settings.pids / f"{self.name}.pid"

@@ -135,5 +135,5 @@ KAFKA = ProcessComponent(
     ready=broker_answers,
     describe=lambda s: f"broker at {s.kafka_bootstrap}, topics: {', '.join(TOPICS)}",
     after_start=lambda s: ensure_topics(s, TOPICS),
-    start_timeout=90,
+    start_timeout=180,
 )

@@ -38,5 +38,6 @@ MLFLOW = ProcessComponent(
     argv=_argv,
     ready=lambda s: http_ok(f"{s.mlflow_uri}/health"),
     describe=lambda s: f"tracking server at {s.mlflow_uri}",
-    start_timeout=120,
+    # Importing MLflow's server takes ~20 s on an idle 2-core machine and minutes under load.
+    start_timeout=420,
 )
