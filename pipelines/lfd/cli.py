@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lfd.streaming.cli",
     "fraud_operator.cli",
     "lfd.training.cli",
+    "scoring.cli",
 )
 
 DESCRIPTION = """\

@@ -99,6 +99,7 @@ def numeric_from_list(name: str, datatype: str, shape: tuple[int, ...], data: An
 
 def bytes_from_raw(name: str, shape: tuple[int, ...], raw: bytes) -> Tensor:
     """Triton's BYTES serialisation: each element a 4-byte little-endian length then the bytes."""
+    _require_id_input(name)
     items: list[bytes] = []
     offset = 0
     while offset < len(raw):
@@ -114,6 +115,7 @@ def bytes_from_raw(name: str, shape: tuple[int, ...], raw: bytes) -> Tensor:
 
 
 def bytes_from_list(name: str, shape: tuple[int, ...], data: Any) -> Tensor:
+    _require_id_input(name)
     flat = _flatten(data)
     items: list[bytes] = []
     for item in flat:
@@ -188,9 +190,12 @@ def _float_dtype(name: str, datatype: str) -> np.dtype[Any]:
     return dtype
 
 
-def _bytes_tensor(name: str, shape: tuple[int, ...], items: list[bytes]) -> Tensor:
+def _require_id_input(name: str) -> None:
     if name != ID_INPUT:
         raise InvalidInput(name, "datatype must be FP32 or FP64, got 'BYTES'")
+
+
+def _bytes_tensor(name: str, shape: tuple[int, ...], items: list[bytes]) -> Tensor:
     count = element_count(name, shape)
     if len(items) != count:
         raise InvalidInput(name, f"has {len(items)} elements, shape {list(shape)} needs {count}")
