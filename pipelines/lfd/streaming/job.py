@@ -136,19 +136,25 @@ def kafka_sinks(config: cfg.StreamConfig) -> dict[str, SinkAttacher]:
     return {name: attacher(name, topic) for name, topic in topics.items()}
 
 
+def as_uri(path: str) -> str:
+    """Local paths become file:// URIs; s3://, gs://, file:// ... pass through."""
+    return path if "://" in path else Path(path).resolve().as_uri()
+
+
 def flink_configuration(config: cfg.StreamConfig, connector_jar: str | None) -> Configuration:
     conf = Configuration()
     if connector_jar:
         conf.set_string("pipeline.jars", Path(connector_jar).resolve().as_uri())
     conf.set_string("python.executable", sys.executable)
     conf.set_string("python.client.executable", sys.executable)
-    conf.set_string("execution.checkpointing.dir", Path(config.checkpoint_dir).resolve().as_uri())
+    if config.checkpoint_dir:  # empty: the cluster's configuration decides (Kubernetes)
+        conf.set_string("execution.checkpointing.dir", as_uri(config.checkpoint_dir))
     conf.set_string("restart-strategy.type", "exponential-delay")
     conf.set_string("restart-strategy.exponential-delay.initial-backoff", "1 s")
     conf.set_string("restart-strategy.exponential-delay.max-backoff", "10 s")
     conf.set_string("restart-strategy.exponential-delay.attempts-before-reset-backoff", "1000000")
     if config.restore_from:
-        conf.set_string("execution.state-recovery.path", Path(config.restore_from).resolve().as_uri())
+        conf.set_string("execution.state-recovery.path", as_uri(config.restore_from))
     return conf
 
 
