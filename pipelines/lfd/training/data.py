@@ -23,9 +23,10 @@ from lfd.contract import (
     TIME_FIELD,
     ContractViolation,
 )
+from lfd.training.defaults import DEFAULT_DATA
 
-#: The shared dev sample (25,918 real ULB rows, 331 frauds); see its README for provenance.
-DEFAULT_DATA = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
+__all__ = ["DEFAULT_DATA", "DataValidationError", "fingerprint", "load_labelled", "require_both_classes",
+           "validate_labelled"]
 
 
 class DataValidationError(ContractViolation):

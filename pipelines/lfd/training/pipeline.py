@@ -19,17 +19,14 @@ import pandas as pd
 from lfd.contract import AMOUNT_FIELD, LABEL_FIELD, LEGIT_WEIGHT
 from lfd.model_bundle import BundleMetadata, ModelBundle
 from lfd.training import families, plots
-from lfd.training.data import DEFAULT_DATA, fingerprint, load_labelled, require_both_classes
+from lfd.training.data import fingerprint, load_labelled, require_both_classes
+from lfd.training.defaults import DEFAULT_DATA, DEFAULT_TIME_BUDGET
 from lfd.training.evaluate import Metrics, evaluate
 from lfd.training.families import FAMILIES, Family
 from lfd.training.register import EXPERIMENT, MODEL_NAME, build_bundle, reference_sample
 from lfd.training.split import DEFAULT_TEST_FRACTION, Split, SplitMethod, split
 from lfd.training.threshold import CostModel, choose_threshold, cost_by_threshold
 from lfd.training.tune import TuneConfig, Tuned, tune
-
-#: Default tuning budget over all families: with loading, refits, plots and MLflow logging the whole
-#: run stays under 5 minutes on 2 cores (measured in docs/training.md).
-DEFAULT_TIME_BUDGET = 200.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class TrainConfig:
     model_name: str = MODEL_NAME
     experiment: str = EXPERIMENT
     max_trials: int | None = None
-    threads: int = 2
+    threads: int = 1
     use_time: bool = False
     output_dir: Path | None = None
     show_progress: bool = True

@@ -1,7 +1,7 @@
 """Plots logged next to the metrics: where people would rather look than read.
 
-Each function draws one figure from scores and labels and writes it to ``path`` (PNG). The
-``Agg`` backend is used so training runs headless.
+Each function draws one figure from scores and labels and writes it to ``path`` (PNG). Figures are
+built with ``matplotlib.figure.Figure`` directly (no pyplot): no global backend switch, headless-safe.
 """
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import numpy.typing as npt
+from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from lfd.contract import LEGIT_WEIGHT
@@ -28,12 +25,12 @@ def _save(fig: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
 def pr_curve(y: npt.NDArray[Any], scores: Scores, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
     for label, s in scores.items():
         precision, recall, _ = precision_recall_curve(y, s, sample_weight=class_weights(y, LEGIT_WEIGHT))
         ax.step(recall, precision, where="post", label=label)
@@ -44,7 +41,8 @@ def pr_curve(y: npt.NDArray[Any], scores: Scores, path: Path) -> Path:
 
 
 def roc(y: npt.NDArray[Any], scores: Scores, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
     for label, s in scores.items():
         fpr, tpr, _ = roc_curve(y, s)
         ax.plot(fpr, tpr, label=label)
@@ -58,7 +56,8 @@ def roc(y: npt.NDArray[Any], scores: Scores, path: Path) -> Path:
 def confusion(y: npt.NDArray[Any], s: npt.NDArray[Any], threshold: float, path: Path) -> Path:
     point = at_threshold(y, s, threshold)
     grid = np.array([[point.true_negatives, point.false_positives], [point.false_negatives, point.true_positives]])
-    fig, ax = plt.subplots(figsize=(4.5, 4))
+    fig = Figure(figsize=(4.5, 4))
+    ax = fig.subplots()
     ax.imshow(np.log1p(grid), cmap="Blues")
     for (i, j), n in np.ndenumerate(grid):
         ax.text(j, i, f"{n}", ha="center", va="center", fontsize=14)
@@ -70,14 +69,16 @@ def confusion(y: npt.NDArray[Any], s: npt.NDArray[Any], threshold: float, path: 
 def feature_importance(importance: dict[str, float], path: Path, top: int = 15) -> Path:
     items = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top][::-1]
     total = sum(importance.values()) or 1.0
-    fig, ax = plt.subplots(figsize=(6, 5))
+    fig = Figure(figsize=(6, 5))
+    ax = fig.subplots()
     ax.barh([k for k, _ in items], [v / total for _, v in items])
     ax.set(xlabel="share of total gain", title=f"Feature importance (top {top})")
     return _save(fig, path)
 
 
 def score_distribution(y: npt.NDArray[Any], s: npt.NDArray[Any], threshold: float, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
     bins = [i / 50 for i in range(51)]
     for label, name in ((0, "legitimate"), (1, "fraud")):
         ax.hist(np.asarray(s)[np.asarray(y) == label], bins=bins, alpha=0.6, density=True, label=name)
@@ -91,7 +92,8 @@ def cost_curve(y: npt.NDArray[Any], s: npt.NDArray[Any], costs_by_threshold: tup
                threshold: float, path: Path) -> Path:
     """Expected cost against threshold (``costs_by_threshold`` = (thresholds, costs))."""
     thresholds, costs = costs_by_threshold
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
     ax.plot(thresholds, costs)
     ax.axvline(threshold, color="black", linestyle="--", label=f"chosen {threshold:.3f}")
     ax.set(xlabel="threshold", ylabel="expected cost (€)", title="Threshold trade-off", yscale="log")

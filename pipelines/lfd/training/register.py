@@ -61,7 +61,7 @@ def log_family_run(family: str, params: dict[str, Any], metrics: dict[str, float
         signature = mlflow.models.infer_signature(example, predictions_frame(ModelBundle.load(bundle_dir), example))
         info = mlflow.pyfunc.log_model(
             name="model", python_model=FraudDetectorModel(), artifacts={MLFLOW_ARTIFACT_KEY: str(bundle_dir)},
-            signature=signature, pip_requirements=_requirements(family),
+            signature=signature, input_example=example, pip_requirements=_requirements(family),
         )
         return LoggedModel(run_id=run.info.run_id, model_uri=info.model_uri)
 

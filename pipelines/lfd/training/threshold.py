@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-DEFAULT_REVIEW_COST = 5.0
+from lfd.training.defaults import DEFAULT_REVIEW_COST
 
 FloatArray = npt.NDArray[Any]
 IntArray = npt.NDArray[Any]

@@ -34,7 +34,7 @@ class TuneConfig:
     time_budget: float  # seconds for this family's search (the refit comes on top, a few seconds)
     seed: int = 0
     max_trials: int | None = None  # cap; with a cap and a generous budget runs are reproducible
-    threads: int = 2
+    threads: int = 1
     split_method: SplitMethod = "time"
     use_time: bool = False
     show_progress: bool = True
@@ -88,10 +88,14 @@ def tune(family: Family, train: pd.DataFrame, config: TuneConfig) -> Tuned:
     folds = validation_folds(train, config)
     best = _Best()
 
+    deadline = started + config.time_budget
+
     def objective(trial: optuna.Trial) -> float:
         params = families.suggest_params(family, trial)
         values, rounds, scores = [], [], []
         for fold in folds:
+            if trial.number > 0 and time.monotonic() > deadline:
+                raise optuna.TrialPruned("time budget spent")  # bounds the overshoot to one fit
             booster, kept = families.fit(family, params, fold.fit, fold.valid, families.MAX_ROUNDS,
                                          config.seed, config.threads)
             scores.append(families.predict(family, booster, fold.valid.x))
@@ -109,7 +113,7 @@ def tune(family: Family, train: pd.DataFrame, config: TuneConfig) -> Tuned:
                               config.threads)
     return Tuned(
         family=family, booster=booster, params=dict(study.best_trial.params), rounds=best.rounds,
-        validation_pr_auc=best.value, n_trials=len(study.trials), seconds=time.monotonic() - started,
+        validation_pr_auc=best.value, n_trials=_completed(study), seconds=time.monotonic() - started,
         validation_y=np.concatenate([f.valid.y for f in folds]),
         validation_scores=np.concatenate(best.scores),
         validation_amount=np.concatenate([f.valid_amount for f in folds]),
@@ -130,3 +134,7 @@ def _run_study(family: Family, objective: Any, config: TuneConfig) -> optuna.Stu
 
         study.optimize(objective, n_trials=config.max_trials, timeout=config.time_budget, callbacks=[report])
     return study
+
+
+def _completed(study: optuna.Study) -> int:
+    return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
