@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from lfd.contract import FEATURES, N_FEATURES
-from lfd.model_bundle import FloatArray, ModelBundle
+from lfd.model_bundle import MLFLOW_ARTIFACT_KEY, FloatArray, ModelBundle
 
 from .config import ScoringConfig
 
@@ -86,6 +86,25 @@ class LoadedModel:
             raise RuntimeError(f"warm-up prediction failed: proba {proba!r}, contributions {contribs.shape}")
 
 
+def bundle_dir_of_mlflow_model(model_dir: Path) -> Path:
+    """Where the ``bundle`` artifact of a downloaded pyfunc model is: MLmodel records it.
+
+    pyfunc copies an artifact directory under its *source* basename (``artifacts/<dirname>``), which is
+    ``artifacts/bundle`` only if the trainer's directory was named ``bundle``; the MLmodel file is
+    the source of truth. Anything else (a bare bundle directory) is left to ``find_bundle_dir``.
+    """
+    import yaml
+
+    mlmodel = model_dir / "MLmodel"
+    if mlmodel.exists():
+        flavors = yaml.safe_load(mlmodel.read_text()).get("flavors", {})
+        artifacts = flavors.get("python_function", {}).get("artifacts") or {}
+        relative = (artifacts.get(MLFLOW_ARTIFACT_KEY) or {}).get("path")
+        if relative:
+            return model_dir / str(relative)
+    return model_dir
+
+
 def _resolve(ref: ModelRef, tracking_uri: str) -> str:
     from mlflow.tracking import MlflowClient
 
@@ -99,7 +118,7 @@ def _resolve(ref: ModelRef, tracking_uri: str) -> str:
 def load_model(config: ScoringConfig) -> LoadedModel:
     """Load, validate against the contract (ModelBundle does) and warm up; raise with the reason."""
     if config.model_dir:
-        bundle = ModelBundle.load(Path(config.model_dir))
+        bundle = ModelBundle.load(bundle_dir_of_mlflow_model(Path(config.model_dir)))
         model = LoadedModel(bundle, config.model_name, config.model_version, config.model_dir)
     else:
         import mlflow.artifacts
@@ -111,7 +130,7 @@ def load_model(config: ScoringConfig) -> LoadedModel:
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=pinned, dst_path=destination, tracking_uri=config.tracking_uri or None
         )
-        bundle = ModelBundle.load(Path(local))
+        bundle = ModelBundle.load(bundle_dir_of_mlflow_model(Path(local)))
         model = LoadedModel(bundle, ref.name, version, f"{config.model_uri} -> {pinned}")
     model.warm_up()
     log.info(
