@@ -76,6 +76,8 @@ def serve_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
         "max_batch": args.max_batch,
     }
     overrides = {k: v for k, v in given.items() if v is not None}
+    if args.model_uri is not None and args.model_dir is None:
+        overrides["model_dir"] = ""  # an explicit --model-uri beats a model dir from the environment (images)
     config = ScoringConfig(**{**vars(config), **overrides, "grpc_host": args.host, "grpc_port": args.grpc_port})
     env = {**os.environ, **config.to_env()}
     env["LFD_SCORING_ACCESS_LOG"] = "true" if args.access_log else "false"
