@@ -161,6 +161,24 @@ def run_load(loadgen: Path, path: Path_, rate: float, duration_s: float) -> dict
     return result
 
 
+def wait_idle(urls: list[str], limit_s: float = 20.0) -> float:
+    """Wait until every server answers a health probe in < 20 ms (the previous run's backlog is gone)."""
+    start = time.monotonic()
+    while time.monotonic() - start < limit_s:
+        try:
+            slow = False
+            for url in urls:
+                t = time.perf_counter()
+                httpx.get(url, timeout=5)
+                slow = slow or time.perf_counter() - t > 0.02
+            if not slow:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return time.monotonic() - start
+
+
 def sustained(results: list[dict[str, Any]]) -> dict[str, Any] | None:
     good = [r for r in results if r["p99_ms"] <= P99_SLO_MS and r["error_rate"] <= 0.001
             and r["achieved_rate"] >= 0.95 * r["target_rate"]]  # fmt: skip
@@ -196,9 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model-uri", default="models:/fraud-detector@champion")
     parser.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", "http://127.0.0.1:15000"))
-    parser.add_argument("--rates", default="250,500,1000,2000", help="req/s for single-transaction paths")
+    parser.add_argument("--rates", default="100,250,500,1000,2000", help="req/s for single-transaction paths")
     parser.add_argument("--batch-rates", default="50,100,250,500", help="req/s for batch-of-100 paths")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per rate")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per rate")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scoring.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "bench-scoring.md")
     args = parser.parse_args(argv)
@@ -243,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             runs[p.key].append(result)
             print(f"[{i}/{len(plan)}] {p.label:42s} {rate:6.0f} req/s -> p50 {result['p50_ms']:7.2f} "
                   f"p99 {result['p99_ms']:8.2f} ms, errors {100 * result['error_rate']:5.1f} %", flush=True)  # fmt: skip
-            time.sleep(2)  # let queues drain between runs
+            wait_idle([f"{base}/v2/health/live", f"http://127.0.0.1:{mlflow_port}/ping"])
     finally:
         ours.stop()
         baseline.stop()

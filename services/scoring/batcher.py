@@ -6,8 +6,9 @@ nobody; under load batches grow by themselves, which is what keeps tail latency 
 ``wait_s`` trades latency for bigger batches (off by default).
 
 Overload: when more than ``max_queue_rows`` rows wait, :meth:`MicroBatcher.submit` raises
-:class:`~scoring.errors.Overloaded` at once (HTTP 503 + Retry-After, gRPC UNAVAILABLE) instead of
-letting latency grow without bound. A request whose client went away is dropped from its batch's
+:class:`~scoring.errors.Overloaded` at once (HTTP 503 + Retry-After, gRPC UNAVAILABLE); a request that
+waited longer than ``max_queue_wait_s`` before its batch started gets the same answer instead of
+being computed late. Either way latency stays bounded and the client is told to retry. A request whose client went away is dropped from its batch's
 results only (its future is cancelled); it never takes another request's result with it.
 """
 
@@ -40,6 +41,7 @@ class _Job:
     rows: FloatArray
     explain: bool
     future: asyncio.Future[Prediction]
+    enqueued_at: float = 0.0
 
 
 def take_batch(queue: deque[_Job], max_rows: int) -> list[_Job]:
@@ -62,6 +64,7 @@ class MicroBatcher:
         max_rows: int,
         max_queue_rows: int,
         wait_s: float = 0.0,
+        max_queue_wait_s: float = 0.0,
         retry_after_s: int = 1,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
@@ -70,6 +73,7 @@ class MicroBatcher:
         self._max_rows = max_rows
         self._max_queue_rows = max_queue_rows
         self._wait_s = wait_s
+        self._max_queue_wait_s = max_queue_wait_s
         self._retry_after_s = retry_after_s
         self._on_batch = on_batch
         self._queue: deque[_Job] = deque()
@@ -107,8 +111,9 @@ class MicroBatcher:
                 f"retry after {self._retry_after_s}s",
                 self._retry_after_s,
             )
-        future: asyncio.Future[Prediction] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Job(rows, explain, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Prediction] = loop.create_future()
+        self._queue.append(_Job(rows, explain, future, loop.time()))
         self._queued_rows += n
         self._wakeup.set()
         return await future
@@ -124,6 +129,7 @@ class MicroBatcher:
             jobs = take_batch(self._queue, self._max_rows)
             self._queued_rows -= sum(len(j.rows) for j in jobs)
             live = [j for j in jobs if not j.future.done()]  # skip requests whose client left
+            live = self._shed_stale(live, loop.time())
             if not live:
                 continue
             try:
@@ -137,6 +143,22 @@ class MicroBatcher:
             for job, result in zip(live, results, strict=True):
                 if not job.future.done():
                     job.future.set_result(result)
+
+    def _shed_stale(self, jobs: list[_Job], now: float) -> list[_Job]:
+        """Answer 503 to requests that already waited longer than ``max_queue_wait_s``: under sustained
+        overload a bounded, explicit refusal beats a client-side timeout on an unbounded queue."""
+        if self._max_queue_wait_s <= 0:
+            return jobs
+        fresh = []
+        for job in jobs:
+            waited = now - job.enqueued_at
+            if waited > self._max_queue_wait_s:
+                job.future.set_exception(Overloaded(
+                    f"request waited {waited:.2f}s in the scoring queue (limit {self._max_queue_wait_s:.2f}s); "
+                    f"retry after {self._retry_after_s}s", self._retry_after_s))  # fmt: skip
+            else:
+                fresh.append(job)
+        return fresh
 
     def _compute(self, jobs: list[_Job]) -> list[Prediction]:
         """Runs in the model thread: one predict for all rows, one TreeSHAP pass for rows needing reasons."""

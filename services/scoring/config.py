@@ -39,6 +39,8 @@ class ScoringConfig:
     batch_wait_ms: float = 0.0
     #: Rows allowed to wait in the queue; beyond this requests are shed with 503/UNAVAILABLE.
     max_queue_rows: int = 50_000
+    #: A request that waited longer than this in the queue is shed (503) instead of computed late; 0 = never.
+    max_queue_wait_ms: float = 2_000.0
     #: Retry-After (seconds) sent with a shed request.
     retry_after_s: int = 1
     #: Number of reason codes per scored transaction.

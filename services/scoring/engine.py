@@ -78,6 +78,7 @@ class ScoringEngine:
             max_rows=self.config.batch_max_rows,
             max_queue_rows=self.config.max_queue_rows,
             wait_s=self.config.batch_wait_ms / 1000,
+            max_queue_wait_s=self.config.max_queue_wait_ms / 1000,
             retry_after_s=self.config.retry_after_s,
             on_batch=self.metrics.batch_size.observe,
         )

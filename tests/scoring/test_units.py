@@ -219,3 +219,23 @@ def test_batcher_reports_a_model_failure_to_every_waiting_request() -> None:
         assert [str(r) for r in results] == ["booster exploded"] * 3
 
     asyncio.run(scenario())
+
+
+def test_batcher_answers_503_to_requests_that_waited_too_long_instead_of_computing_them_late() -> None:
+    def slow(matrix: np.ndarray) -> np.ndarray:
+        import time
+
+        time.sleep(0.2)
+        return fake_model(matrix)
+
+    async def scenario() -> list[object]:
+        batcher = MicroBatcher(slow, slow, max_rows=1, max_queue_rows=100, max_queue_wait_s=0.05)
+        batcher.start()
+        results = await asyncio.gather(*(batcher.submit(np.zeros((1, 30), np.float32)) for _ in range(3)),
+                                       return_exceptions=True)  # fmt: skip
+        await batcher.stop()
+        return results
+
+    first, *rest = asyncio.run(scenario())
+    assert not isinstance(first, Exception)  # the first ran at once
+    assert all(isinstance(r, Overloaded) and "waited" in str(r) for r in rest)  # the others waited 0.2 s > 0.05 s
