@@ -51,7 +51,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--model-dir", help="serve this local bundle directory instead (default: $LFD_SCORING_MODEL_DIR)"
     )
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI)")
+    parser.add_argument(
+        "--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the local stack's MLflow)"
+    )
     parser.add_argument("--host", default="0.0.0.0", help="bind address for both servers (default: %(default)s)")
     parser.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT, help="HTTP port (default: %(default)s)")
     parser.add_argument("--grpc-port", type=int, default=DEFAULT_GRPC_PORT, help="gRPC port (default: %(default)s)")
@@ -79,6 +81,8 @@ def serve_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     if args.model_uri is not None and args.model_dir is None:
         overrides["model_dir"] = ""  # an explicit --model-uri beats a model dir from the environment (images)
     config = ScoringConfig(**{**vars(config), **overrides, "grpc_host": args.host, "grpc_port": args.grpc_port})
+    if not config.tracking_uri:
+        config = ScoringConfig(**{**vars(config), "tracking_uri": local_stack_tracking_uri()})
     env = {**os.environ, **config.to_env()}
     env["LFD_SCORING_ACCESS_LOG"] = "true" if args.access_log else "false"
     argv = [sys.executable, "-m", "bentoml", "serve", "scoring.service:FraudScoring",
@@ -86,8 +90,20 @@ def serve_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     return argv, env
 
 
+def local_stack_tracking_uri() -> str:
+    """The local stack's MLflow (``lfd stack up``), so a bare ``lfd serve`` finds the champion there.
+    Empty outside a checkout (e.g. in the image, where the stack settings files do not exist)."""
+    try:
+        from lfd.stack.settings import load_settings
+
+        return load_settings().mlflow_uri
+    except (OSError, KeyError):
+        return ""
+
+
 def run(args: argparse.Namespace) -> int:
     argv, env = serve_command(args)
-    print(f"lfd serve: HTTP on {args.host}:{args.http_port}, gRPC on {args.host}:{args.grpc_port}, "
-          f"model {args.model_dir or args.model_uri}", file=sys.stderr, flush=True)  # fmt: skip
+    model = env["LFD_SCORING_MODEL_DIR"] or f"{env['LFD_SCORING_MODEL_URI']} from {env['LFD_SCORING_TRACKING_URI']}"
+    print(f"lfd serve: HTTP on {args.host}:{args.http_port}, gRPC on {args.host}:{args.grpc_port}, model {model}",
+          file=sys.stderr, flush=True)  # fmt: skip
     os.execve(argv[0], argv, env)  # replace this process: signals and exit code are BentoML's own
