@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from lfd.streaming.client import Batcher, ScoringClient, ScoringRejected, ScoringUnavailable, order_results, score_url
 from lfd.streaming.resilience import Backoff, BreakerState, CircuitBreaker
 

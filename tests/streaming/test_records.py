@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+
 from lfd.contract import FEATURES
 from lfd.streaming import records
 from lfd.streaming.produce import MALFORMED_KINDS, malformed_value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from lfd.streaming.resilience import Backoff, BreakerState, CircuitBreaker
 
 pytestmark = pytest.mark.unit

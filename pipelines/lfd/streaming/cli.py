@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 from typing import Any
 
 PRODUCE_EPILOG = """\
@@ -44,7 +43,11 @@ def register(subparsers: Any) -> None:
         "--fraud-ratio", type=float, default=None, help="sample to this fraud share (default: replay in file order)"
     )
     produce.add_argument("--malformed-share", type=float, default=0.0)
-    produce.add_argument("--synthetic", action="store_true", help="use lfd.synthetic.SyntheticGenerator if available")
+    produce.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="sample rows from lfd.synthetic.SyntheticGenerator fitted on the dev rows",
+    )
     produce.add_argument("--run-id", default=None, help="id prefix (default: random); ids are <run-id>-<n>")
     produce.add_argument("--seed", type=int, default=0)
     produce.set_defaults(handler=run_produce)
@@ -70,11 +73,7 @@ def run_produce(args: argparse.Namespace) -> int:
 
     bootstrap = args.bootstrap or load_settings().kafka_bootstrap
     run_id = args.run_id or p.new_run_id()
-    rows = p.synthetic_rows(args.count, args.fraud_ratio or 0.01, args.seed) if args.synthetic else None
-    if rows is None:
-        if args.synthetic:
-            print("lfd.synthetic is not available: replaying real dev rows", file=sys.stderr)
-        rows = p.load_rows()
+    rows = p.synthetic_rows(args.count, args.fraud_ratio or 0.00167, args.seed) if args.synthetic else p.load_rows()
     planned = p.plan_records(
         rows,
         count=args.count,

@@ -6,6 +6,7 @@ means starting it again with ``restore_from`` = the newest retained checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -15,6 +16,32 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lfd.streaming.config import StreamConfig, to_argv
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (from /proc), children first found first."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def kill_tree(pid: int, sig: signal.Signals = signal.SIGKILL) -> None:
+    """Signal ``pid`` and all its descendants, even those that started their own session (BentoML
+    workers do: killing only the process group would leave them serving on the inherited socket)."""
+    for target in [pid, *descendants(pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target, sig)
 
 
 def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
@@ -35,7 +62,14 @@ class LocalJob:
 
     def start(self, restore_from: Path | None = None) -> None:
         config = replace(self.config, restore_from=str(restore_from) if restore_from else None)
-        argv = [str(self.python), "-m", "lfd.streaming.job", *to_argv(config), "--connector-jar", str(self.connector_jar)]
+        argv = [
+            str(self.python),
+            "-m",
+            "lfd.streaming.job",
+            *to_argv(config),
+            "--connector-jar",
+            str(self.connector_jar),
+        ]
         env = {**os.environ, "PATH": f"{self.python.parent}:{os.environ['PATH']}"}
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:

@@ -42,16 +42,15 @@ def load_rows(path: Path = DEV_CSV) -> list[Row]:
         ]
 
 
-def synthetic_rows(count: int, fraud_ratio: float, seed: int) -> list[Row] | None:
-    """Rows from ``lfd.synthetic.SyntheticGenerator`` when it exists (another area owns it)."""
-    try:
-        from lfd.synthetic import SyntheticGenerator  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    frame = SyntheticGenerator(seed=seed).generate(count, fraud_ratio=fraud_ratio)
+def synthetic_rows(count: int, fraud_ratio: float, seed: int, path: Path = DEV_CSV) -> list[Row]:
+    """Rows from ``lfd.synthetic.SyntheticGenerator`` fitted on the real dev rows (needs pandas: main env)."""
+    import pandas as pd
+
+    from lfd.synthetic import SyntheticGenerator
+
+    frame = SyntheticGenerator.fit(pd.read_csv(path)).sample(count, fraud_ratio=fraud_ratio, seed=seed)
     return [
-        Row({f: float(row[f]) for f in FEATURES}, bool(row.get(LABEL_FIELD, 0)))
-        for row in frame.to_dict(orient="records")
+        Row({f: float(row[f]) for f in FEATURES}, bool(row[LABEL_FIELD])) for row in frame.to_dict(orient="records")
     ]
 
 

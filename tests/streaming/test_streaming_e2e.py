@@ -1,0 +1,149 @@
+"""E2E: the counting proof on real Kafka, a real Flink job and the real scoring service — also under faults.
+
+Given N records (some malformed) in a fresh `transactions` topic, when the job runs (and a fault hits
+mid-stream), then `scores` + DLQ read with read_committed hold exactly N records, no id twice, and every
+fraud decision is also in `fraud-alerts`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from lfd.stack.components.kafka import KAFKA
+from lfd.stack.settings import Settings
+from lfd.streaming import produce as p
+from lfd.streaming.local import LocalJob, latest_checkpoint
+from lfd.streaming.verify import read_topic, reconcile
+
+from .conftest import ScoringProcess, Topics
+
+pytestmark = pytest.mark.e2e
+
+N = 800
+MALFORMED_SHARE = 0.025  # every 40th record: 20 malformed, 4 of each kind
+RATE = 400.0
+
+
+def produce(kafka: str, topic: str, run_id: str, start: int, count: int) -> Counter[str]:
+    planned = list(
+        p.plan_records(
+            p.load_rows(), count=start + count, fraud_ratio=0.2, malformed_share=MALFORMED_SHARE, run_id=run_id
+        )
+    )[start:]
+    return Counter(p.send(kafka, topic, iter(planned), rate=RATE, run_id=run_id).kinds)
+
+
+def prove_counts(kafka: str, topics: Topics, kinds: Counter[str], job: LocalJob) -> list[dict[str, Any]]:
+    produced = sum(kinds.values())
+    valid = kinds[p.VALID]
+    scores = read_topic(kafka, topics.scores, expect=valid, timeout_s=240, idle_s=6)
+    dlq = read_topic(kafka, topics.dlq, expect=produced - valid, timeout_s=60, idle_s=3)
+    frauds = sum(1 for s in scores if s["decision"] == "fraud")
+    alerts = read_topic(kafka, topics.alerts, expect=frauds, timeout_s=60, idle_s=3)
+    result = reconcile(produced, scores, dlq, alerts)
+    detail = f"{result}\njob log:\n{job.log_tail()}"
+    assert result.scored == valid, detail
+    assert result.dead_lettered == produced - valid, detail
+    assert result.exact, detail
+    assert frauds > 0, "the proof needs fraud decisions to check alerts against"
+    assert {s["model"]["name"] for s in scores} == {"fraud-detector"}
+    return scores
+
+
+def run_scenario(
+    kafka: str, topics: Topics, job: LocalJob, fault: Callable[[Callable[[], None]], None] | None = None
+) -> tuple[Counter[str], list[dict[str, Any]]]:
+    """Produce N/2, then let ``fault(produce_rest)`` hit the system and produce the rest while it lasts."""
+    job.start()
+    job.checkpoint_after(0, timeout_s=120)  # running, with a first checkpoint
+    run_id = topics.transactions.removesuffix("-transactions")
+    kinds = produce(kafka, topics.transactions, run_id, 0, N // 2)
+
+    def produce_rest() -> None:
+        kinds.update(produce(kafka, topics.transactions, run_id, N // 2, N - N // 2))
+
+    if fault is None:
+        produce_rest()
+    else:
+        fault(produce_rest)
+    assert sum(kinds.values()) == N
+    return kinds, prove_counts(kafka, topics, kinds, job)
+
+
+def test_counting_proof_with_every_malformed_kind_and_shadow_scores(
+    kafka: str, topics: Topics, scoring: ScoringProcess, make_job: Callable[..., LocalJob]
+) -> None:
+    job = make_job(scoring.url, shadow_url=scoring.url)
+    kinds, _ = run_scenario(kafka, topics, job)
+    assert all(kinds[k] >= 1 for k in p.MALFORMED_KINDS), kinds
+    dlq = read_topic(kafka, topics.dlq, expect=N - kinds[p.VALID], timeout_s=30, idle_s=2)
+    reasons = Counter((d["reason"], d["field"]) for d in dlq)
+    assert reasons == {
+        ("not_json", "<record>"): kinds["not_json"],
+        ("contract_violation", "V7"): kinds["missing_field"],
+        ("contract_violation", "V3"): kinds["nan"],
+        ("contract_violation", "Amount"): kinds["wrong_type"],
+        ("oversized", "<record>"): kinds["oversized"],
+    }
+    shadow = read_topic(kafka, topics.shadow, expect=kinds[p.VALID], timeout_s=60, idle_s=3)
+    assert len({s["id"] for s in shadow}) == len(shadow) == kinds[p.VALID]
+    assert all(s["shadow"] for s in shadow)
+
+
+def test_counting_proof_when_the_scoring_service_is_killed_and_restarted(
+    kafka: str, topics: Topics, scoring: ScoringProcess, make_job: Callable[..., LocalJob]
+) -> None:
+    job = make_job(scoring.url)
+
+    def outage(produce_rest: Callable[[], None]) -> None:
+        scoring.kill()
+        produce_rest()  # records arrive while the service is down: the job must wait, not drop
+        time.sleep(5)
+        assert job.alive(), job.log_tail()
+        scoring.start()
+
+    _, scores = run_scenario(kafka, topics, job, outage)
+    # the second half waited for the restarted service (≥ 5 s), none was skipped
+    assert max(s["event_to_score_ms"] for s in scores) > 5_000
+
+
+def test_counting_proof_when_the_job_is_cancelled_and_restored_from_its_checkpoint(
+    kafka: str, topics: Topics, scoring: ScoringProcess, make_job: Callable[..., LocalJob]
+) -> None:
+    job = make_job(scoring.url)
+
+    def cancel_and_restore(produce_rest: Callable[[], None]) -> None:
+        job.checkpoint_after(time.time(), timeout_s=60)
+        job.stop()
+        produce_rest()  # arrives while no job runs
+        checkpoint = latest_checkpoint(job.log.parent / "checkpoints")
+        assert checkpoint is not None
+        job.start(restore_from=checkpoint)
+
+    run_scenario(kafka, topics, job, cancel_and_restore)
+
+
+def test_counting_proof_when_the_broker_restarts(
+    kafka: str, topics: Topics, scoring: ScoringProcess, make_job: Callable[..., LocalJob], stack_settings: Settings
+) -> None:
+    job = make_job(scoring.url)
+
+    def restart_broker(produce_rest: Callable[[], None]) -> None:
+        producer = threading.Thread(target=produce_rest)  # keeps producing through the outage (it retries)
+        producer.start()
+        time.sleep(0.3)
+        assert KAFKA.stop(stack_settings), "the broker was not running under the stack's pid file"
+        time.sleep(3)
+        KAFKA.start(stack_settings)
+        producer.join(120)
+
+    try:
+        run_scenario(kafka, topics, job, restart_broker)
+    finally:
+        KAFKA.start(stack_settings)  # leave the shared broker up for other tests
