@@ -8,6 +8,7 @@ the bundle carries what serving needs, and ``promote`` moves ``@champion``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import mlflow
@@ -22,12 +23,14 @@ from lfd.training.register import CHALLENGER, CHAMPION, RegistryError, download_
 
 
 @pytest.fixture(scope="module")
-def trained(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainingReport, str]:
+def trained(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrainingReport, str]]:
+    # A unique name per run: tests never touch the real `fraud-detector` registry entry.
     name = f"fraud-detector-test-{uuid.uuid4().hex[:8]}"
     config = TrainConfig(time_budget=2, max_trials=1, threads=1, tracking_uri=mlflow_server, model_name=name,
                          experiment="fraud-detector-tests", output_dir=tmp_path_factory.mktemp("train"),
                          show_progress=False)
-    return run(config), name
+    yield run(config), name
+    MlflowClient().delete_registered_model(name)
 
 
 @pytest.mark.integration
