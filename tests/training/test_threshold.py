@@ -73,3 +73,14 @@ def test_choice_matches_brute_force_on_random_data() -> None:
     brute = min(expected_cost(y, s, a, t, costs, 7.749) for t in [*np.unique(s), 2.0])
     assert choice.expected_cost == pytest.approx(brute)
     assert expected_cost(y, s, a, choice.threshold, costs, 7.749) == pytest.approx(choice.expected_cost)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("value", "minimum", "refused"), [(0.82, 0.5, False), (0.5, 0.5, False), (0.3, 0.5, True)])
+def test_registration_gate(value: float, minimum: float, refused: bool) -> None:
+    from lfd.training.register import registration_gate
+
+    reason = registration_gate(value, minimum)
+    assert (reason is not None) == refused
+    if reason:
+        assert "0.3000" in reason and "not registered" in reason

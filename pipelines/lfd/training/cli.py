@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lfd.training.defaults import DEFAULT_DATA, DEFAULT_REVIEW_COST
+from lfd.training.defaults import DEFAULT_DATA, DEFAULT_MIN_VALIDATION_PR_AUC, DEFAULT_REVIEW_COST
 from lfd.training.defaults import DEFAULT_TIME_BUDGET as DEFAULT_BUDGET
 
 TRAIN_EPILOG = f"""\
@@ -92,6 +92,8 @@ def _register_train(subparsers: Any) -> None:
     p.add_argument("--missed-fraud-fixed-cost", type=float, default=0.0, help="... + this EUR (default: %(default)s)")
     p.add_argument("--use-time-feature", action="store_true",
                    help="let models split on Time (off: Time is seconds into a 2-day capture, it does not generalise)")
+    p.add_argument("--min-pr-auc", type=float, default=DEFAULT_MIN_VALIDATION_PR_AUC,
+                   help="register only if the winner's weighted validation PR-AUC reaches this (default: %(default)s)")
     p.add_argument("--experiment", default="fraud-detector", help="MLflow experiment (default: %(default)s)")
     p.add_argument("--output-dir", type=Path, default=None, help="keep bundles and plots here (default: a temp dir)")
     _add_tracking(p)
@@ -157,7 +159,7 @@ def _train(args: argparse.Namespace) -> int:
             split_method=args.split, test_fraction=args.test_fraction, seed=args.seed,
             costs=CostModel(args.review_cost, args.missed_fraud_factor, args.missed_fraud_fixed_cost),
             tracking_uri=uri, register=args.register, model_name=args.model_name, experiment=args.experiment,
-            max_trials=args.trials, threads=args.threads, use_time=args.use_time_feature, output_dir=args.output_dir,
+            min_validation_pr_auc=args.min_pr_auc, max_trials=args.trials, threads=args.threads, use_time=args.use_time_feature, output_dir=args.output_dir,
         )
         report = run(config)
     except (ContractViolation, ValueError, FileNotFoundError, ConnectionError) as exc:
@@ -166,6 +168,9 @@ def _train(args: argparse.Namespace) -> int:
     print(report.split.describe())
     print(report.table())
     print(f"winner: {report.winner} (best validation PR-AUC, weighted); took {report.seconds:.0f}s")
+    if report.registration_refused:
+        print(f"lfd train: {report.registration_refused}", file=sys.stderr)
+        return 1
     if report.registered_version:
         print(f"registered {args.model_name} version {report.registered_version} as @challenger")
     print(f"MLflow: {uri} (experiment {args.experiment}, parent run {report.parent_run_id})")

@@ -9,3 +9,5 @@ DEFAULT_DATA = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
 #: Optuna tuning seconds over all families; the whole default run stays under 5 minutes on 2 cores.
 DEFAULT_TIME_BUDGET = 200.0
 DEFAULT_REVIEW_COST = 5.0
+#: A sanity gate, far below the measured ~0.82: a model under it is broken, not merely weak.
+DEFAULT_MIN_VALIDATION_PR_AUC = 0.5

@@ -20,7 +20,7 @@ from lfd.contract import AMOUNT_FIELD, LABEL_FIELD, LEGIT_WEIGHT
 from lfd.model_bundle import BundleMetadata, ModelBundle
 from lfd.training import families, plots
 from lfd.training.data import fingerprint, load_labelled, require_both_classes
-from lfd.training.defaults import DEFAULT_DATA, DEFAULT_TIME_BUDGET
+from lfd.training.defaults import DEFAULT_DATA, DEFAULT_MIN_VALIDATION_PR_AUC, DEFAULT_TIME_BUDGET
 from lfd.training.evaluate import Metrics, evaluate
 from lfd.training.families import FAMILIES, Family
 from lfd.training.register import EXPERIMENT, MODEL_NAME, build_bundle, reference_sample
@@ -40,6 +40,8 @@ class TrainConfig:
     costs: CostModel = field(default_factory=CostModel)
     tracking_uri: str | None = None  # None: do not log to MLflow (and do not register)
     register: bool = True
+    #: Registration gate: the winner's weighted validation PR-AUC must reach this (catches broken training).
+    min_validation_pr_auc: float = DEFAULT_MIN_VALIDATION_PR_AUC
     model_name: str = MODEL_NAME
     experiment: str = EXPERIMENT
     max_trials: int | None = None
@@ -70,6 +72,7 @@ class TrainingReport:
     seconds: float = 0.0
     registered_version: str | None = None
     parent_run_id: str | None = None
+    registration_refused: str | None = None
 
     def result(self, family: Family) -> FamilyResult:
         return next(r for r in self.results if r.family == family)

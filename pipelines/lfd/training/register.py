@@ -79,6 +79,14 @@ def _requirements(family: str) -> list[str]:
             f"numpy=={version('numpy')}", f"pandas=={version('pandas')}", f"pyarrow=={version('pyarrow')}"]
 
 
+def registration_gate(winner_validation_pr_auc: float, minimum: float) -> str | None:
+    """Why the winner must not be registered, or None if it may be (pure)."""
+    if winner_validation_pr_auc < minimum:
+        return (f"winner's validation PR-AUC (weighted) {winner_validation_pr_auc:.4f} is below the registration "
+                f"minimum {minimum:.4f}; not registered")
+    return None
+
+
 def register_challenger(model_uri: str, name: str = MODEL_NAME, tags: dict[str, str] | None = None) -> str:
     """Register ``model_uri`` as a new version of ``name`` and point ``challenger`` at it."""
     import mlflow

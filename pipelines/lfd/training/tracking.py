@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lfd.training.register import log_family_run, register_challenger
+from lfd.training.register import log_family_run, register_challenger, registration_gate
 
 if TYPE_CHECKING:
     from lfd.training.pipeline import TrainConfig, TrainingReport
@@ -40,7 +40,10 @@ def log_and_register(report: TrainingReport, config: TrainConfig, out: Path) -> 
             result.run_id, result.model_uri = logged.run_id, logged.model_uri
         mlflow.set_tag("lfd.winner", report.winner)
         winner = report.result(report.winner)
-        if config.register and winner.model_uri is not None:
+        report.registration_refused = registration_gate(winner.tuned.validation_pr_auc, config.min_validation_pr_auc)
+        if report.registration_refused:
+            mlflow.set_tag("lfd.registration_refused", report.registration_refused)
+        elif config.register and winner.model_uri is not None:
             report.registered_version = register_challenger(
                 winner.model_uri, config.model_name,
                 tags={"flavor": winner.family, "threshold": f"{winner.metrics.threshold:.6f}",
