@@ -245,7 +245,7 @@ def _switch_back(spec: FraudModelSpec, observed: Observed, status: FraudModelSta
     """Post-promotion failure: traffic back to the warm previous colour, the failed revision halted."""
     active, previous, thash = status.active_colour, status.previous_colour, status.active_hash
     assert active is not None and thash is not None
-    if previous is None or not observed.colours[previous].ready_for(status.previous_hash or "", 1):
+    if previous is None or not observed.colours[previous].warm(status.previous_hash or ""):
         plan.status = _progress(status, "PostPromotionAnalysis",
                                 f"SLO failed ({why}) but no warm previous colour to switch back to", "Degraded")
         return plan
@@ -286,7 +286,7 @@ def _rollout(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus,
         plan.status = _progress(status, "Paused", "spec.paused is true", "Paused")
         return plan
     if (status.previous_colour == idle and status.previous_hash == thash
-            and observed.colours[idle].ready_for(thash, 1)):
+            and observed.colours[idle].warm(thash)):
         return _switch(spec, observed, status, plan, revision, now, fast=True)
     return _preview(spec, observed, status, requests, plan, revision, now)
 

@@ -36,7 +36,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     metrics.serve(_CONFIG.metrics_port)
 
 
-@kopf.timer(GROUP, VERSION, PLURAL, id="reconcile", interval=_CONFIG.interval, initial_delay=0.0)
+@kopf.timer(GROUP, VERSION, PLURAL, id="reconcile", interval=_CONFIG.interval, initial_delay=0.0, backoff=3.0)
 def reconcile(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
     assert namespace is not None  # FraudModel is namespaced
     reconcile_once(memo["kube"], memo["config"], memo["runner"], namespace, name)

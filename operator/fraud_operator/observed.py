@@ -41,6 +41,11 @@ class ColourState:
             and self.ready_endpoints >= 1
         )
 
+    def warm(self, thash: str) -> bool:
+        """Runs ``thash`` with ready pods, though no Service may select it (the old colour after a switch)."""
+        return (self.exists and self.template_hash == thash and self.up_to_date and self.spec_replicas >= 1
+                and self.ready_replicas >= 1 and self.replicas == self.updated_replicas)
+
 
 @dataclass(frozen=True)
 class Observed:

@@ -125,4 +125,4 @@ def _announce(body: Mapping[str, Any], plan: Plan, runs: list[AnalysisRun], befo
     if plan.status is not None and (plan.status.current_step != before.current_step or plan.events):
         log.info("step", extra={"fraudmodel": body["metadata"]["name"], "namespace": body["metadata"]["namespace"],
                                 "phase": plan.status.phase, "step": plan.status.current_step,
-                                "active": plan.status.active_colour, "message": plan.status.message})
+                                "active": plan.status.active_colour, "detail": plan.status.message})

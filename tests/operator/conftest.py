@@ -17,7 +17,7 @@ import yaml
 from fraud_operator.crd import render
 from lfd.stack.settings import Settings
 from tests.operator.bundles import train_bundle
-from tests.operator.harness import OperatorProcess, PodSimulator, ScoringPool, wait_for
+from tests.operator.harness import OperatorProcess, PodSimulator, ScoringPool, SelectorWatcher, wait_for
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -122,11 +122,18 @@ class FraudModels:
 
     def wait(self, predicate: Callable[[dict[str, Any]], bool], what: str, timeout: float = 180,
              name: str = "fm") -> dict[str, Any]:
-        def check() -> dict[str, Any] | None:
-            status = self.status(name)
-            return status if predicate(status) else None
+        last: dict[str, Any] = {}
 
-        result: dict[str, Any] = wait_for(check, timeout, what)
+        def check() -> dict[str, Any] | None:
+            last.clear()
+            last.update(self.status(name))
+            return dict(last) if predicate(last) else None
+
+        try:
+            result: dict[str, Any] = wait_for(check, timeout, what)
+        except AssertionError as e:
+            brief = {k: last.get(k) for k in ("phase", "currentStep", "message", "activeColour", "activeRevision")}
+            raise AssertionError(f"{e}; status {brief}; analysis {last.get('analysis')}") from None
         return result
 
     def selector_colour(self, service: str) -> str | None:
@@ -148,3 +155,11 @@ class FraudModels:
 @pytest.fixture
 def fraudmodels(kubectl: Kubectl, namespace: str, bundles: dict[str, Path]) -> FraudModels:
     return FraudModels(kubectl, namespace, bundles)
+
+
+@pytest.fixture
+def watcher(fraudmodels: FraudModels) -> Iterator[SelectorWatcher]:
+    """Samples the stable Service's colour and that colour's Ready pods for the whole test."""
+    w = SelectorWatcher(fraudmodels.kubectl, fraudmodels.namespace).start()
+    yield w
+    w.stop()

@@ -181,15 +181,15 @@ class PodSimulator:
             while not self._stop.wait(0.2):
                 if not self.traffic:
                     continue
-                if time.monotonic() - last_lookup > 1.0:
-                    url, last_lookup = self.stable_url("fm"), time.monotonic()
-                if url is None:
-                    continue
                 try:
+                    if time.monotonic() - last_lookup > 1.0:
+                        url, last_lookup = self.stable_url("fm"), time.monotonic()
+                    if url is None:
+                        continue
                     client.post(f"{url}/score", json={"transactions": list(CANNED_TRANSACTIONS)})
                     self.requests_sent += 1
-                except httpx.TransportError as e:
-                    self.errors.append(f"traffic: {e}")
+                except Exception as e:  # keep the traffic flowing; the test sees the error list
+                    self.errors.append(f"traffic: {e!r}")
 
 
 @dataclass
@@ -229,3 +229,60 @@ class OperatorProcess:
 
     def tail(self, chars: int = 4000) -> str:
         return self.log.read_text()[-chars:] if self.log.exists() else ""
+
+
+@dataclass
+class SelectorWatcher:
+    """Samples, every 0.2 s, which colour the stable Service selects and how many of that colour's pods are Ready
+    (the pods' own Ready condition, independent of the operator's bookkeeping). Any sample with 0 is a violation."""
+
+    kubectl: Callable[..., subprocess.CompletedProcess[str]]
+    namespace: str
+    name: str = "fm"
+    samples: list[tuple[str, int]] = field(default_factory=list)
+    preview_colours: set[str] = field(default_factory=set)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> SelectorWatcher:
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    @property
+    def violations(self) -> list[tuple[str, int]]:
+        return [s for s in self.samples if s[1] == 0]
+
+    @property
+    def stable_colours(self) -> list[str]:
+        seen: list[str] = []
+        for colour, _ in self.samples:
+            if not seen or seen[-1] != colour:
+                seen.append(colour)
+        return seen
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            services = self.kubectl("get", "services", "-n", self.namespace, "-o", "json")
+            pods = self.kubectl("get", "pods", "-n", self.namespace, "-o", "json")
+            if services.returncode != 0 or pods.returncode != 0:
+                continue
+            selects = {s["metadata"]["name"]: s["spec"]["selector"].get("ml.livefraud.io/colour")
+                       for s in json.loads(services.stdout)["items"]}
+            if f"{self.name}-preview" in selects:
+                self.preview_colours.add(selects[f"{self.name}-preview"])
+            colour = selects.get(self.name)
+            if colour is None:
+                continue
+            ready = sum(
+                1 for p in json.loads(pods.stdout)["items"]
+                if p["metadata"].get("labels", {}).get("ml.livefraud.io/colour") == colour
+                and not p["metadata"].get("deletionTimestamp")
+                and any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", []))
+            )
+            self.samples.append((colour, ready))

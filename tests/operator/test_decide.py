@@ -39,6 +39,11 @@ def pending(thash: str, n: int = 1) -> ColourState:
 ABSENT = ColourState()
 
 
+def warm(thash: str, n: int = 2) -> ColourState:
+    """Ready pods that no Service selects (the old colour after a switch): no endpoints."""
+    return ColourState(True, thash, n, n, n, n, True, 0)
+
+
 def observed(blue: ColourState = ABSENT, green: ColourState = ABSENT, stable: str | None = None,
              preview: str | None = None) -> Observed:
     return Observed(colours={"blue": blue, "green": green}, stable_selects=stable,  # type: ignore[arg-type]
@@ -152,7 +157,7 @@ CASES = [
          forbid_steps=(ScaleDeployment("blue", 0),), expect_status={"stable_revision": 2,
                                                                     "post_analysis_pending": False},
          events=("RolloutCompleted",)),
-    Case("post-promotion failed: switch back to blue", V2, observed(ready(H1), ready(H2), "green", "green"),
+    Case("post-promotion failed: switch back to blue", V2, observed(warm(H1), ready(H2), "green", "green"),
          switched_to_green(analysis=[run("post", H2, "Failed", "p99 0.4s > 0.25s")]), "Degraded", "RolledBack",
          expect_steps=(EnsureService("stable", "blue"), ScaleDeployment("green", 0)),
          expect_status={"active_colour": "blue", "active_hash": H1, "halted_hash": H2}, events=("RolledBack",)),
@@ -162,7 +167,15 @@ CASES = [
     Case("old colour scaled down after the delay", V2, observed(ready(H1), ready(H2), "green", "green"),
          switched_to_green(post_analysis_pending=False, scale_down_at=iso(NOW - 1)), "Healthy", "Healthy",
          expect_steps=(ScaleDeployment("blue", 0),), expect_status={"previous_colour": None}),
-    Case("rollback to the warm colour switches at once", V1, observed(ready(H1), ready(H2), "green", "green"),
+    Case("rollback to the warm colour: preview selects it first", V1,
+         observed(warm(H1), ready(H2), "green", "green"), switched_to_green(post_analysis_pending=False),
+         "Progressing", "ScalingUp", expect_steps=(EnsureService("preview", "blue"),),
+         forbid_steps=(EnsureService("stable", "blue"),)),
+    Case("post-promotion failed without a warm colour: stay, Degraded", V2,
+         observed(pending(H1, 0), ready(H2), "green", "green"),
+         switched_to_green(analysis=[run("post", H2, "Failed", "p99")]), "Degraded", "PostPromotionAnalysis",
+         forbid_steps=(EnsureService("stable", "blue"),)),
+    Case("rollback to the warm colour switches at once", V1, observed(ready(H1), ready(H2), "green", "blue"),
          switched_to_green(post_analysis_pending=False), "Healthy", "Healthy",
          expect_steps=(EnsureService("stable", "blue"),),
          forbid_steps=(RunAnalysis("pre", "blue", "green", H1),),

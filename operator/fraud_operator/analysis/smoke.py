@@ -61,6 +61,8 @@ def run_smoke(base_url: str, max_latency_ms: int, rounds: int = 3) -> Verdict:
                 raise Unreachable(f"smoke: {base_url} unreachable: {e}") from e
             elapsed_ms = (time.perf_counter() - started) * 1000
             slowest = max(slowest, elapsed_ms)
+            if response.status_code == 503:  # loading or shedding load: not a verdict on the model, retry
+                raise Unreachable(f"smoke: {base_url} answered 503: {response.text[:200]}")
             if response.status_code != 200:
                 return Verdict("Failed", f"smoke: HTTP {response.status_code}: {response.text[:200]}")
             problem = check_results(batch, response.json())
