@@ -9,7 +9,7 @@ LFD := $(VENV)/bin/lfd
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test test-unit lint up down status bench
+.PHONY: help setup demo test test-unit lint up down status bench bench-scoring bench-streaming train promote serve operator produce stream
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -40,5 +40,32 @@ lint: ## ruff and mypy
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy pipelines/lfd services/scoring operator/fraud_operator
 
-bench: setup ## every benchmark (results in bench/results, summary in BENCHMARKS.md)
-	@echo "benchmarks are added by their issues: see BENCHMARKS.md"
+train: setup ## train XGBoost + LightGBM on the dev data, register the winner as fraud-detector@challenger
+	@$(LFD) stack up mlflow
+	@$(LFD) train $(ARGS)
+
+promote: ## move fraud-detector@champion to the current challenger (ARGS="--version N" for another)
+	@$(LFD) promote $(ARGS)
+
+serve: ## serve fraud-detector@champion over HTTP :3000 and gRPC :8001
+	@$(LFD) serve $(ARGS)
+
+operator: ## run the FraudModel operator against the local control plane
+	@$(LFD) stack up kubernetes prometheus
+	@$(LFD) operator run $(ARGS)
+
+produce: ## replay transactions into Kafka (ARGS="--rate 500 --count 10000 ...")
+	@$(LFD) produce $(ARGS)
+
+stream: ## run the PyFlink scoring job locally (ARGS="--scoring-url http://127.0.0.1:3000 ...")
+	@$(LFD) stream $(ARGS)
+
+bench: bench-scoring bench-streaming ## every benchmark (results in bench/results, summary in BENCHMARKS.md)
+
+bench-scoring: setup ## scoring paths (HTTP single/batch, gRPC) vs `mlflow models serve`, open-loop rates
+	@$(LFD) stack up mlflow
+	@$(PY) bench/bench_scoring.py $(ARGS)
+
+bench-streaming: setup ## Flink job throughput and event-to-score latency at fixed input rates
+	@$(LFD) stack up kafka flink mlflow
+	@$(PY) bench/streaming.py $(ARGS)
