@@ -81,3 +81,28 @@ def test_cli_help_teaches() -> None:
     out = subprocess.run([sys.executable, "-m", "lfd.cli", "stack", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
     assert "examples:" in out.stdout and "lfd stack up kafka mlflow" in out.stdout
+
+
+def test_stop_ends_children_that_left_the_process_group(tmp_path: Path) -> None:
+    pid_file, log = tmp_path / "p.pid", tmp_path / "p.log"
+    child_code = "import os, time; os.setsid(); print(os.getpid(), flush=True); time.sleep(60)"
+    parent_code = (
+        "import subprocess, sys, time; "
+        f"subprocess.Popen([sys.executable, '-c', {child_code!r}]); time.sleep(60)"
+    )
+    process.spawn("parent", [sys.executable, "-c", parent_code], pid_file=pid_file, log_file=log)
+    process.wait_until(lambda: log.read_text().strip().splitlines()[-1].isdigit(), what="child", timeout=10)
+    child = int(log.read_text().strip().splitlines()[-1])
+    assert process.is_alive(child)
+    assert process.stop(pid_file, timeout=5)
+    assert not process.is_alive(child), "a child in its own session survived stop()"
+
+
+def test_down_without_names_also_stops_app_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LFD_STATE", str(tmp_path))
+    settings = load_settings()
+    pid_file = settings.pids / "scoring.pid"
+    pid = process.spawn("scoring", [sys.executable, "-c", "import time; time.sleep(60)"],
+                        pid_file=pid_file, log_file=settings.logs / "scoring.log")
+    assert "scoring" in manager.down(settings)
+    assert not process.is_alive(pid)

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from lfd.stack import process
 from lfd.stack.components.base import Component, Health
 from lfd.stack.components.kafka import KAFKA
 from lfd.stack.components.kubernetes import APISERVER, CONTROLLER_MANAGER, ETCD, KWOK, SCHEDULER
@@ -62,8 +63,16 @@ def up(
 
 
 def down(settings: Settings, names: Iterable[str] | None = None) -> list[str]:
-    """Stop components (reverse order); return the names that were running."""
+    """Stop components (reverse order); return the names that were running.
+
+    With no names, application processes the demo started beside the stack (scoring service, streaming
+    job, operator: any other pid file under ``settings.pids``) are stopped first, so nothing is left."""
     stopped = []
+    if not names:
+        known = {c.name for c in COMPONENTS}
+        for pid_file in sorted(settings.pids.glob("*.pid")):
+            if pid_file.stem not in known and process.stop(pid_file):
+                stopped.append(pid_file.stem)
     for component in reversed(select(names)):
         if component.stop(settings):
             stopped.append(component.name)

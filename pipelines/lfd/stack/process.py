@@ -66,35 +66,59 @@ def spawn(
     return proc.pid
 
 
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def signal_tree(pid: int, sig: signal.Signals) -> None:
+    """Signal ``pid``'s process group and every descendant, including those that started a session of
+    their own (BentoML's workers do: signalling only the group would leave them serving)."""
+    targets = [pid, *descendants(pid)]
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+    for target in targets:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target, sig)
+
+
 def stop(pid_file: Path, *, timeout: float = 20.0) -> bool:
-    """SIGTERM the process group recorded in ``pid_file``, SIGKILL after ``timeout``. True if it ran."""
+    """SIGTERM the process tree recorded in ``pid_file``, SIGKILL after ``timeout``. True if it ran."""
     pid = read_pid(pid_file)
     if pid is None:
         pid_file.unlink(missing_ok=True)
         return False
-    _signal_group(pid, signal.SIGTERM)
+    tree = [pid, *descendants(pid)]
+    signal_tree(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and is_alive(pid):
+    while time.monotonic() < deadline and any(is_alive(p) for p in tree):
         _reap(pid)
         time.sleep(0.1)
-    if is_alive(pid):
-        _signal_group(pid, signal.SIGKILL)
+    survivors = [p for p in tree if is_alive(p)]
+    if survivors:
+        for p in survivors:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, signal.SIGKILL)
         for _ in range(50):
             _reap(pid)
-            if not is_alive(pid):
+            if not any(is_alive(p) for p in survivors):
                 break
             time.sleep(0.1)
     pid_file.unlink(missing_ok=True)
     return True
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
-    except PermissionError:
-        os.kill(pid, sig)
 
 
 def _reap(pid: int) -> None:
