@@ -179,8 +179,8 @@ def wait_idle(urls: list[str], limit_s: float = 20.0) -> float:
     return time.monotonic() - start
 
 
-def sustained(results: list[dict[str, Any]]) -> dict[str, Any] | None:
-    good = [r for r in results if r["p99_ms"] <= P99_SLO_MS and r["error_rate"] <= 0.001
+def sustained(results: list[dict[str, Any]], p99_ms: float = P99_SLO_MS) -> dict[str, Any] | None:
+    good = [r for r in results if r["p99_ms"] <= p99_ms and r["error_rate"] <= 0.001
             and r["achieved_rate"] >= 0.95 * r["target_rate"]]  # fmt: skip
     return max(good, key=lambda r: r["target_rate"]) if good else None
 
@@ -189,8 +189,11 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         "## Scoring service vs `mlflow models serve` (same registered model, same run)",
         "",
-        f"Model `{report['model_uri']}`; machine: {report['machine']['cpus']} CPUs, load average before the run "
-        f"{report['machine']['loadavg_before']} (shared with other jobs), generator on the same machine.",
+        f"Model `{report['model_uri']}`; machine: {report['machine']['cpus']} CPUs, load average (1/5/15 min) "
+        f"{report['machine']['loadavg_before']} before and {report['machine']['loadavg_after']} after the run: the "
+        "machine is shared with other jobs, and the load generator runs on it too. Compare paths *within* a run; "
+        "absolute numbers from an oversubscribed machine say little about a dedicated pod.",
+        "Errors are mostly client timeouts (5 s) once a server falls behind; `statuses` in the JSON has the split.",
         "Open loop (bench/loadgen, wrk2 semantics: latency from the scheduled send time), "
         f"{report['duration_s']:.0f} s per rate. Max sustained = highest rate with p99 <= {P99_SLO_MS:.0f} ms, "
         "errors <= 0.1 %, >= 95 % of the target rate achieved.",
@@ -202,11 +205,14 @@ def markdown(report: dict[str, Any]) -> str:
         for r in entry["runs"]:
             lines.append(f"| {entry['label']} | {r['target_rate']:.0f} | {r['achieved_rate']:.0f} | {r['transactions_per_s']:.0f} | "
                          f"{r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['p99_ms']:.2f} | {100 * r['error_rate']:.1f} % |")  # fmt: skip
-    lines += ["", "| path | max sustained req/s at p99 <= 10 ms | transactions/s |", "|---|---:|---:|"]
+    lines += ["", "| path | max sustained req/s at p99 <= 10 ms (tx/s) | max rate served without errors, any p99 (tx/s, p99) |",
+              "|---|---:|---:|"]  # fmt: skip
     for entry in report["paths"].values():
-        best = entry["max_sustained"]
-        lines.append(f"| {entry['label']} | {best['target_rate']:.0f} | {best['transactions_per_s']:.0f} |" if best
-                     else f"| {entry['label']} | none of the tested rates | - |")  # fmt: skip
+        best, served = sustained(entry["runs"]), sustained(entry["runs"], p99_ms=float("inf"))
+        slo = f"{best['target_rate']:.0f} ({best['transactions_per_s']:.0f})" if best else "none of the tested rates"
+        any_p99 = (f"{served['target_rate']:.0f} ({served['transactions_per_s']:.0f}, p99 {served['p99_ms']:.0f} ms)"
+                   if served else "none of the tested rates")  # fmt: skip
+        lines.append(f"| {entry['label']} | {slo} | {any_p99} |")
     return "\n".join(lines) + "\n"
 
 
@@ -219,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per rate")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scoring.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "bench-scoring.md")
+    parser.add_argument("--from-json", type=Path, help="only re-render the markdown from an earlier results file")
     args = parser.parse_args(argv)
+    if args.from_json:
+        args.markdown.write_text(markdown(json.loads(args.from_json.read_text())))
+        return 0
 
     loadgen = build_loadgen()
     pinned = pin_version(args.model_uri, args.tracking_uri)
