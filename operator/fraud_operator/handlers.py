@@ -22,6 +22,13 @@ from fraud_operator.spec import GROUP, PLURAL, VERSION
 _CONFIG = OperatorConfig.from_env()
 
 
+class _QuietTimerSuccess(logging.Filter):
+    """Drop kopf's "Timer 'reconcile' succeeded." line: it would repeat every interval; our step logs say more."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Timer 'reconcile' succeeded" not in record.getMessage()
+
+
 @kopf.on.startup(id="configure")
 def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     settings.persistence.finalizer = f"{GROUP}/finalizer"
@@ -30,6 +37,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
         prefix=GROUP, key="last-handled-configuration")
     settings.posting.level = logging.WARNING  # our Events are explicit; kopf's own INFO chatter stays in logs
     settings.watching.server_timeout = 120
+    settings.scanning.disabled = True  # no cluster-wide namespace/CRD scans: the namespaced Role is enough
+    logging.getLogger("kopf.objects").addFilter(_QuietTimerSuccess())
     memo["config"] = _CONFIG
     memo["kube"] = Kube.connect()
     memo["runner"] = Runner(_CONFIG)

@@ -1,0 +1,143 @@
+"""Pure builders and parsers on plain dicts: what the operator sends to, and reads from, the API server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from fraud_operator.analysis import quality, slo, smoke
+from fraud_operator.builders import (
+    BuildContext,
+    build_deployment,
+    build_hpa,
+    build_preview_service,
+    build_stable_service,
+    template_hash,
+)
+from fraud_operator.kubectl_plugin import PluginError, format_history, previous_stable_revision
+from fraud_operator.observed import parse_observed
+from fraud_operator.reconcile import requests_from, with_analyses
+from fraud_operator.spec import AnalysisRun, FraudModelStatus, parse_spec
+
+SPEC = parse_spec({"model": {"version": "3"}, "threshold": 0.4})
+
+
+@pytest.mark.unit
+def test_deployment_runs_lfd_serve_with_the_pinned_model() -> None:
+    dep = build_deployment("fd", "green", SPEC, 2, 3, BuildContext(mlflow_tracking_uri="http://mlflow:5000"))
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    assert dep["metadata"]["name"] == "fd-green" and dep["spec"]["replicas"] == 3
+    assert container["args"] == ["lfd", "serve", "--model-uri", "models:/fraud-detector/3", "--http-port", "3000",
+                                 "--grpc-port", "8001"]
+    assert {"name": "LFD_THRESHOLD", "value": "0.4"} in container["env"]
+    assert {"name": "MLFLOW_TRACKING_URI", "value": "http://mlflow:5000"} in container["env"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert dep["spec"]["selector"]["matchLabels"] == {"ml.livefraud.io/fraudmodel": "fd",
+                                                      "ml.livefraud.io/colour": "green"}
+    assert dep["metadata"]["annotations"]["ml.livefraud.io/revision"] == "2"
+    assert container["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}
+
+
+@pytest.mark.unit
+def test_hpa_managed_deployment_leaves_replicas_alone_and_paths_use_model_dir() -> None:
+    spec = parse_spec({"model": {"uri": "/models/bundle"}})
+    dep = build_deployment("fd", "blue", spec, 1, None, BuildContext())
+    assert "replicas" not in dep["spec"]
+    assert dep["spec"]["template"]["spec"]["containers"][0]["args"][2:4] == ["--model-dir", "/models/bundle"]
+
+
+@pytest.mark.unit
+def test_services_select_one_colour_and_hpa_targets_it() -> None:
+    assert build_stable_service("fd", "blue", SPEC)["spec"]["selector"]["ml.livefraud.io/colour"] == "blue"
+    preview = build_preview_service("fd", "green", SPEC)
+    assert preview["metadata"]["name"] == "fd-preview"
+    assert preview["spec"]["selector"]["ml.livefraud.io/colour"] == "green"
+    hpa = build_hpa("fd", "green", SPEC)
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "fd-green"
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 20)
+
+
+@pytest.mark.unit
+def test_template_hash_changes_with_what_changes_scores_only() -> None:
+    resources = parse_spec({"model": {"version": "3"}, "threshold": 0.4, "resources": {"requests": {"cpu": "2"}}})
+    assert template_hash(resources) == template_hash(SPEC)
+    assert template_hash(parse_spec({"model": {"version": "3"}})) != template_hash(SPEC)
+    assert template_hash(parse_spec({"model": {"version": "4"}, "threshold": 0.4})) != template_hash(SPEC)
+
+
+def _pod_slice(service: str, pods: list[tuple[str, bool]]) -> dict[str, Any]:
+    return {"metadata": {"labels": {"kubernetes.io/service-name": service}},
+            "endpoints": [{"targetRef": {"name": p}, "conditions": {"ready": r}} for p, r in pods]}
+
+
+@pytest.mark.unit
+def test_observed_counts_ready_endpoints_per_colour_once() -> None:
+    dep = build_deployment("fd", "blue", SPEC, 1, 2, BuildContext())
+    dep["metadata"]["generation"] = 2
+    dep["status"] = {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2}
+    slices = [_pod_slice("fd", [("fd-blue-abc-1", True), ("fd-blue-abc-2", False)]),
+              _pod_slice("fd-preview", [("fd-blue-abc-1", True), ("fd-green-x-1", True)])]
+    observed = parse_observed("fd", [dep], [build_stable_service("fd", "blue", SPEC),
+                                            build_preview_service("fd", "green", SPEC)], slices, None)
+    assert observed.colours["blue"].ready_endpoints == 1
+    assert observed.colours["blue"].ready_for(template_hash(SPEC), 2)
+    assert not observed.colours["green"].exists
+    assert (observed.stable_selects, observed.preview_selects, observed.hpa_target) == ("blue", "green", None)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("result", "problem"), [
+    ({"id": "a", "fraud_probability": 0.2, "decision": "legit"}, None),
+    ({"id": "a", "fraud_probability": 1.2, "decision": "legit"}, "not in [0, 1]"),
+    ({"id": "a", "fraud_probability": 0.2, "decision": "maybe"}, "not fraud/legit"),
+    ({"id": "b", "fraud_probability": 0.2, "decision": "legit"}, "result id"),
+])
+def test_smoke_checks_every_result(result: dict[str, Any], problem: str | None) -> None:
+    found = smoke.check_results([{"id": "a"}], {"results": [result]})
+    assert (found is None) if problem is None else (problem in str(found))
+
+
+@pytest.mark.unit
+def test_quality_judges_pr_auc_against_the_champion_with_tolerance() -> None:
+    labels = np.array([1, 1, 0, 0, 0, 0], dtype=np.int8)
+    replay = quality.ReplaySet([{}] * 6, labels, np.array([1, 1, 8, 8, 8, 8.0]))
+    perfect = quality.Scores(np.array([0.9, 0.8, 0.1, 0.1, 0.2, 0.1]), np.array([1, 1, 0, 0, 0, 0], dtype=bool))
+    random = quality.Scores(np.array([0.1, 0.2, 0.9, 0.8, 0.3, 0.1]), np.zeros(6, dtype=bool))
+    assert quality.judge(replay, perfect, perfect, 0.05, 0.0, 0.5).passed
+    assert "below the champion" in quality.judge(replay, random, perfect, 0.05, 0.0, 0.5).message
+    assert "alert rate out of bounds" in quality.judge(replay, perfect, perfect, 0.05, 0.0, 0.01).message
+
+
+@pytest.mark.unit
+def test_slo_verdicts_and_queries() -> None:
+    assert slo.judge(100, 0, 0.05, 0.01, 0.25, 10).result == "Passed"
+    assert slo.judge(100, 5, 0.05, 0.01, 0.25, 10).message.endswith("error rate too high")
+    assert slo.judge(100, 0, 0.40, 0.01, 0.25, 10).message.endswith("p99 latency too high")
+    assert slo.judge(3, 0, 0.05, 0.01, 0.25, 10).result == "Inconclusive"
+    q = slo.queries("fraud", "fd", "green", 30)
+    assert 'colour="green"' in q["p99"] and "[30s]" in q["errors"] and 'status=~"5..' in q["errors"]
+
+
+@pytest.mark.unit
+def test_requests_and_analysis_history() -> None:
+    assert requests_from({"ml.livefraud.io/rollback": "3", "ml.livefraud.io/promote": "true"}).rollback == "3"
+    assert not requests_from({}).abort
+    run = AnalysisRun(kind="pre", template_hash="h", result="Failed", message="old")
+    newer = AnalysisRun(kind="pre", template_hash="h", result="Passed", message="new")
+    status = with_analyses(FraudModelStatus(analysis=[run]), [newer])
+    assert [r.message for r in status.analysis] == ["new"]
+
+
+@pytest.mark.unit
+def test_plugin_rolls_back_to_the_previous_stable_revision() -> None:
+    status = {"activeRevision": 3, "revisions": [
+        {"revision": 1, "outcome": "Stable", "model": {"version": "1"}},
+        {"revision": 2, "outcome": "Failed", "model": {"version": "2"}},
+        {"revision": 3, "outcome": "Stable", "model": {"version": "3"}}]}
+    assert previous_stable_revision(status) == 1
+    with pytest.raises(PluginError, match="no earlier stable revision"):
+        previous_stable_revision({"activeRevision": 1, "revisions": status["revisions"][:1]})
+    table = format_history({"status": status})
+    assert "(active)" in table.splitlines()[3]
