@@ -167,6 +167,7 @@ def run_rate(settings: Settings, url: str, rate: int, seconds: float, work: Path
     processed = sorted(s["processing_time_ms"] for s in scores)
     span_s = (processed[-1] - processed[0]) / 1000 if len(processed) > 1 else float("nan")
     return {
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "target_rate": rate,
         "produced": report.sent,
         "achieved_input_rate": round(report.rate),
@@ -183,7 +184,8 @@ def write_markdown(result: dict[str, Any], path: Path) -> None:
     lines = [
         "# Streaming benchmark",
         "",
-        f"Measured {result['measured_at']} on {result['machine']} (shared by other agents; Flink local MiniCluster, "
+        f"Measured {result['measured_at']} on {result['machine']} (shared with other workloads: 1-min load average "
+        f"{', '.join(str(r.get('load_average_1m', '?')) for r in result['rates'])} at the end of each rate; Flink local MiniCluster, "
         f"parallelism 1, checkpoints every {result['checkpoint_interval_ms']} ms, EXACTLY_ONCE sinks). "
         f"Each rate runs {result['seconds_per_rate']} s of input. `event→score` is when the job had the score; "
         "`event→visible` is when a read_committed consumer saw it (adds the wait for the checkpoint that commits "
