@@ -95,6 +95,16 @@ def stub(service: Service) -> Any:
     channel.close()
 
 
+def test_standard_grpc_health_service_reports_serving(service: Service) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(service.grpc_target) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for name in ("", "inference.GRPCInferenceService"):
+            response = health.Check(health_pb2.HealthCheckRequest(service=name), timeout=10)
+            assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
 def test_grpc_health_metadata_and_typed_contents(stub: Any, service: Service) -> None:
     assert stub.ServerLive(pb.ServerLiveRequest()).live
     assert stub.ServerReady(pb.ServerReadyRequest()).ready

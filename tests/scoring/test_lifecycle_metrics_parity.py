@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tritonclient.grpc as triton_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc as pb_grpc
 
@@ -83,6 +84,8 @@ def test_readiness_is_false_while_the_model_is_loading(tmp_path: Path) -> None:
             stub = pb_grpc.GRPCInferenceServiceStub(channel)
             assert stub.ServerLive(pb.ServerLiveRequest()).live
             assert not stub.ServerReady(pb.ServerReadyRequest()).ready
+            health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+            assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
             assert not stub.ModelReady(pb.ModelReadyRequest(name="fraud-detector")).ready
             with pytest.raises(grpc.RpcError) as raised:
                 stub.ModelInfer(pb.ModelInferRequest(model_name="fraud-detector"))

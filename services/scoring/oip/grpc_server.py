@@ -114,13 +114,44 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         )
 
 
+SERVICE_NAME = "inference.GRPCInferenceService"
+_BACKGROUND: set[Any] = set()
+
+
+async def _serve_health_when_ready(engine: ScoringEngine, health: Any) -> None:
+    """Flip the standard gRPC health service (what Kubernetes ``grpc:`` probes call) to SERVING once
+    the model is ready; it stays NOT_SERVING while loading or after a failed load."""
+    import asyncio
+
+    from grpc_health.v1 import health_pb2
+
+    while not engine.ready:
+        await asyncio.sleep(0.25)
+    for name in ("", SERVICE_NAME):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+
 async def start_grpc_server(engine: ScoringEngine, host: str, port: int) -> grpc.aio.Server:
-    """Start serving on ``host:port`` on the running event loop; raise if the port cannot be bound."""
+    """Start serving on ``host:port`` on the running event loop; raise if the port cannot be bound.
+
+    Also serves ``grpc.health.v1.Health`` (NOT_SERVING until the model is ready)."""
+    import asyncio
+
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_health.v1.health import aio as health_aio
+
     max_message = 64 * 1024 * 1024  # a 10,000 x 30 FP64 batch is 2.4 MB; leave room for typed contents
     server = grpc.aio.server(
         options=[("grpc.max_receive_message_length", max_message), ("grpc.max_send_message_length", max_message)]
     )
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(engine), server)  # type: ignore[no-untyped-call]
+    health = health_aio.HealthServicer()
+    for name in ("", SERVICE_NAME):
+        await health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    task = asyncio.get_running_loop().create_task(_serve_health_when_ready(engine, health))
+    _BACKGROUND.add(task)  # the loop keeps only weak references to tasks
+    task.add_done_callback(_BACKGROUND.discard)
     address = f"{host}:{port}"
     if server.add_insecure_port(address) == 0:
         raise RuntimeError(f"gRPC server could not bind {address}")
