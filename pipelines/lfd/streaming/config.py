@@ -46,13 +46,44 @@ class StreamConfig:
     max_record_bytes: int = 16_384
 
 
+#: What each flag means, for `--help` (the dataclass stays the one place defaults live).
+HELP: Final = {
+    "bootstrap": "Kafka bootstrap servers",
+    "scoring_url": "the active model service (a FraudModel's stable Service) that scores every record",
+    "shadow_url": "optional preview service; its scores go to --shadow-topic and never affect decisions",
+    "input_topic": "transactions to score (JSON, the lfd.contract wire format, keyed by id)",
+    "scores_topic": "every scored transaction: probability, decision, model, reasons, times",
+    "alerts_topic": "transactions decided fraud",
+    "dlq_topic": "malformed records with their original bytes and the reason",
+    "shadow_topic": "shadow scores from --shadow-url",
+    "group_id": "consumer group of the Kafka source",
+    "transactional_id_prefix": "prefix of the exactly-once sinks' transactional ids (unique per job)",
+    "checkpoint_dir": "where checkpoints are kept (retained on cancel, for restore)",
+    "checkpoint_interval_ms": "checkpoint interval; output becomes visible to read_committed readers on each",
+    "restore_from": "resume from this retained checkpoint (chk-N) or savepoint directory",
+    "starting_offsets": "committed-or-earliest, earliest or latest (when not restoring)",
+    "transaction_timeout_ms": "Kafka sink transaction timeout; at most the broker's transaction.max.timeout.ms",
+    "parallelism": "Flink parallelism",
+    "batch_size": "transactions per scoring request",
+    "linger_ms": "how long a partial batch waits for more records",
+    "max_in_flight": "records awaiting a score before the job back-pressures",
+    "request_timeout_s": "timeout of one scoring request (then retry with backoff)",
+    "async_timeout_s": "the async operator's own timeout: effectively 'wait, never drop'",
+    "breaker_failures": "consecutive failures that open the circuit breaker",
+    "breaker_open_s": "how long the open breaker waits before a trial request",
+    "shadow_max_attempts": "attempts per shadow request (shadow scores are best effort)",
+    "max_record_bytes": "larger input records go to the DLQ as oversized",
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """One ``--kebab-case`` flag per field, defaults from the dataclass."""
     for f in fields(StreamConfig):
         default = f.default
         flag = "--" + f.name.replace("_", "-")
         kind = {int: int, float: float}.get(type(default), str)
-        parser.add_argument(flag, dest=f.name, type=kind, default=default, help=f"(default: {default})")
+        parser.add_argument(flag, dest=f.name, type=kind, default=default,
+                            help=f"{HELP.get(f.name, '')} (default: {default})")
 
 
 def from_args(args: argparse.Namespace) -> StreamConfig:
