@@ -143,8 +143,16 @@ class ModelBundle:
 
 
 def find_bundle_dir(path: Path) -> Path:
-    """Accept the bundle dir itself, a downloaded MLflow model dir, or its artifacts dir."""
+    """Accept the bundle dir itself, a downloaded MLflow model dir, or its artifacts dir.
+
+    MLflow copies a pyfunc artifact under the *source* directory's name (``artifacts/<dirname>``), not
+    under its artifact key, so any single ``artifacts/*/metadata.json`` is accepted too."""
     for candidate in (path, path / MLFLOW_ARTIFACT_KEY, path / "artifacts" / MLFLOW_ARTIFACT_KEY):
         if (candidate / METADATA_FILE).exists():
             return candidate
+    found = sorted(p.parent for p in path.glob(f"artifacts/*/{METADATA_FILE}"))
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise BundleError(f"several model bundles under {path}: {', '.join(map(str, found))}")
     raise BundleError(f"no model bundle ({METADATA_FILE}) under {path}")
