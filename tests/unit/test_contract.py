@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,14 +99,3 @@ def test_batch_rules() -> None:
         parse_batch([record(id="a"), record(id="b", Amount=-2)], max_batch=10)
     assert [t.id for t in parse_batch([record(id="a"), record(id="b")], max_batch=10)] == ["a", "b"]
 
-
-def test_bundle_is_found_under_the_source_directory_name_mlflow_keeps(tmp_path: Path) -> None:
-    from lfd.model_bundle import BundleError, find_bundle_dir
-
-    (tmp_path / "artifacts" / "bundle0").mkdir(parents=True)
-    (tmp_path / "artifacts" / "bundle0" / "metadata.json").write_text("{}")
-    assert find_bundle_dir(tmp_path) == tmp_path / "artifacts" / "bundle0"
-    (tmp_path / "artifacts" / "other").mkdir()
-    (tmp_path / "artifacts" / "other" / "metadata.json").write_text("{}")
-    with pytest.raises(BundleError, match="several model bundles"):
-        find_bundle_dir(tmp_path)
