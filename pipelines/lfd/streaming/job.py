@@ -149,6 +149,8 @@ def flink_configuration(config: cfg.StreamConfig, connector_jar: str | None) -> 
     conf.set_string("python.client.executable", sys.executable)
     if config.checkpoint_dir:  # empty: the cluster's configuration decides (Kubernetes)
         conf.set_string("execution.checkpointing.dir", as_uri(config.checkpoint_dir))
+    conf.set_string("python.fn-execution.bundle.time", str(config.bundle_time_ms))
+    conf.set_string("python.fn-execution.bundle.size", str(config.bundle_size))
     conf.set_string("restart-strategy.type", "exponential-delay")
     conf.set_string("restart-strategy.exponential-delay.initial-backoff", "1 s")
     conf.set_string("restart-strategy.exponential-delay.max-backoff", "10 s")

@@ -157,6 +157,8 @@ def send(
         kinds[kind] += 1
         if on_sent and n % 1000 == 0:
             on_sent(1000)
+    if on_sent and sum(kinds.values()) % 1000:
+        on_sent(sum(kinds.values()) % 1000)
     remaining = producer.flush(60)
     if remaining or errors:
         raise KafkaException(f"{remaining} records unacknowledged, {len(errors)} failed: {errors[:3]}")
