@@ -304,7 +304,8 @@ def _preview(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus,
     gated = (rollout.pre_promotion_analysis.smoke.enabled or rollout.pre_promotion_analysis.quality.enabled)
     run = latest_run(status, "pre", thash)
     if gated and not previously_stable(status, thash) and run is None:
-        plan.add(RunAnalysis("pre", idle, active, thash))
+        if status.current_step == "PrePromotionAnalysis":  # announced by the previous reconcile: run it now
+            plan.add(RunAnalysis("pre", idle, active, thash))
         plan.status = _progress(status, "PrePromotionAnalysis", f"smoke and quality checks of {idle}")
         return plan
     if run is not None and run.result == "Failed" and not previously_stable(status, thash):

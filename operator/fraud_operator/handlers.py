@@ -7,6 +7,7 @@ up a rollout exactly where it stopped. Run exactly one replica (``--standalone``
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -49,3 +50,14 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
 def reconcile(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
     assert namespace is not None  # FraudModel is namespaced
     reconcile_once(memo["kube"], memo["config"], memo["runner"], namespace, name)
+
+
+def _without_finalizer(registry: kopf.OperatorRegistry, handler_id: str) -> None:
+    """kopf gives every timer a finalizer. Ours needs none (children go with their owner references), and one
+    would make deleting a FraudModel, or its namespace, hang whenever the operator is not running."""
+    spawning = registry._spawning
+    spawning._handlers = [dataclasses.replace(h, requires_finalizer=False) if h.id == handler_id else h
+                          for h in spawning._handlers]
+
+
+_without_finalizer(kopf.get_default_registry(), "reconcile")

@@ -141,3 +141,14 @@ def test_plugin_rolls_back_to_the_previous_stable_revision() -> None:
         previous_stable_revision({"activeRevision": 1, "revisions": status["revisions"][:1]})
     table = format_history({"status": status})
     assert "(active)" in table.splitlines()[3]
+
+
+@pytest.mark.unit
+def test_reconcile_timer_adds_no_finalizer() -> None:
+    """Deleting a FraudModel (or its namespace) must not hang while the operator is down."""
+    import kopf
+
+    import fraud_operator.handlers  # noqa: F401  (registers)
+
+    timers = {h.id: h for h in kopf.get_default_registry()._spawning.get_all_handlers()}
+    assert timers["reconcile"].requires_finalizer is False
