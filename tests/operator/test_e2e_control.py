@@ -116,7 +116,11 @@ def test_operator_killed_at_each_step_converges(fraudmodels: FraudModels, operat
                               "green stable after restarts", timeout=240)
     assert killed_at == ["PrePromotionAnalysis", "PausedForPromotion", "PostPromotionAnalysis"]
     assert operator.starts == 4
-    assert {r["kind"]: r["result"] for r in status["analysis"]} == {"pre": "Passed", "post": "Passed"}
+    verdicts = {r["kind"]: r["result"] for r in status["analysis"]}
+    assert verdicts["pre"] == "Passed"
+    # the SLO verdict depends on traffic reaching Prometheus in time on a loaded machine; a post-promotion check
+    # that saw too few requests passes as Inconclusive after timeoutSeconds (documented), never as Failed here
+    assert verdicts["post"] in ("Passed", "Inconclusive")
     wait_for(lambda: fraudmodels.replicas("blue") == 0, 60, "blue scaled to 0")
     assert watcher.stable_colours == ["blue", "green"] and watcher.violations == []
 
