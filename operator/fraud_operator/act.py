@@ -42,8 +42,15 @@ def _adopted(obj: dict[str, Any], owner: Mapping[str, Any]) -> dict[str, Any]:
     return obj
 
 
-def act(kube: Kube, owner: Mapping[str, Any], spec: FraudModelSpec, plan: Plan, config: OperatorConfig,
-        run_analysis: AnalysisRunner, now_iso: str) -> Outcome:
+def act(
+    kube: Kube,
+    owner: Mapping[str, Any],
+    spec: FraudModelSpec,
+    plan: Plan,
+    config: OperatorConfig,
+    run_analysis: AnalysisRunner,
+    now_iso: str,
+) -> Outcome:
     namespace, name = owner["metadata"]["namespace"], owner["metadata"]["name"]
     ctx = builders.BuildContext(mlflow_tracking_uri=config.mlflow_tracking_uri or None)
     outcome = Outcome(analyses=[])
@@ -57,8 +64,12 @@ def act(kube: Kube, owner: Mapping[str, Any], spec: FraudModelSpec, plan: Plan, 
             else:
                 kube.create_or_patch(namespace, _adopted(dep, owner))
         elif isinstance(step, ScaleDeployment):
-            kube.patch(namespace, "Deployment", builders.deployment_name(name, step.colour),
-                       builders.build_scale(step.replicas))
+            kube.patch(
+                namespace,
+                "Deployment",
+                builders.deployment_name(name, step.colour),
+                builders.build_scale(step.replicas),
+            )
         elif isinstance(step, EnsureService):
             build = builders.build_stable_service if step.role == "stable" else builders.build_preview_service
             kube.create_or_patch(namespace, _adopted(build(name, step.colour, spec), owner))
@@ -69,14 +80,22 @@ def act(kube: Kube, owner: Mapping[str, Any], spec: FraudModelSpec, plan: Plan, 
         elif isinstance(step, RunAnalysis):
             verdict = _analyse(namespace, name, spec, step, run_analysis)
             if verdict is not None:
-                outcome.analyses.append(AnalysisRun(kind=step.kind, template_hash=step.template_hash,
-                                                    result=verdict.result, message=verdict.message, at=now_iso))
+                outcome.analyses.append(
+                    AnalysisRun(
+                        kind=step.kind,
+                        template_hash=step.template_hash,
+                        result=verdict.result,
+                        message=verdict.message,
+                        at=now_iso,
+                    )
+                )
         # PatchSpec and ClearAnnotations change the FraudModel's resourceVersion: done after the status write.
     return outcome
 
 
-def _analyse(namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis,
-             run_analysis: AnalysisRunner) -> Verdict | None:
+def _analyse(
+    namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis, run_analysis: AnalysisRunner
+) -> Verdict | None:
     try:
         return run_analysis(namespace, name, spec, step)
     except Unreachable as e:

@@ -87,14 +87,26 @@ def _container(spec: FraudModelSpec, ctx: BuildContext) -> dict[str, Any]:
     return {
         "name": "scoring",
         "image": spec.image,
-        "args": ["lfd", "serve", *model_args(spec),
-                 "--http-port", str(spec.http_port), "--grpc-port", str(spec.grpc_port)],
+        "args": [
+            "lfd",
+            "serve",
+            *model_args(spec),
+            "--http-port",
+            str(spec.http_port),
+            "--grpc-port",
+            str(spec.grpc_port),
+        ],
         "env": env,
-        "ports": [{"name": "http", "containerPort": spec.http_port, "protocol": "TCP"},
-                  {"name": "grpc", "containerPort": spec.grpc_port, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": spec.http_port, "protocol": "TCP"},
+            {"name": "grpc", "containerPort": spec.grpc_port, "protocol": "TCP"},
+        ],
         "readinessProbe": {"httpGet": {"path": "/v2/health/ready", "port": "http"}, "periodSeconds": 5},
-        "livenessProbe": {"httpGet": {"path": "/v2/health/live", "port": "http"}, "periodSeconds": 10,
-                          "initialDelaySeconds": 30},
+        "livenessProbe": {
+            "httpGet": {"path": "/v2/health/live", "port": "http"},
+            "periodSeconds": 10,
+            "initialDelaySeconds": 30,
+        },
         "resources": _resources(spec),
     }
 
@@ -111,8 +123,11 @@ def build_deployment(
         "template": {
             "metadata": {
                 "labels": {**labels, HASH_LABEL: thash},
-                "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(spec.http_port),
-                                "prometheus.io/path": "/metrics"},
+                "annotations": {
+                    "prometheus.io/scrape": "true",
+                    "prometheus.io/port": str(spec.http_port),
+                    "prometheus.io/path": "/metrics",
+                },
             },
             "spec": {"containers": [_container(spec, ctx)], "terminationGracePeriodSeconds": 30},
         },
@@ -170,10 +185,17 @@ def build_hpa(name: str, colour: Colour, spec: FraudModelSpec) -> dict[str, Any]
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment_name(name, colour)},
             "minReplicas": scaling.min_replicas,
             "maxReplicas": scaling.max_replicas,
-            "metrics": [{
-                "type": "Resource",
-                "resource": {"name": "cpu", "target": {
-                    "type": "Utilization", "averageUtilization": scaling.target_cpu_utilization_percentage}},
-            }],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": scaling.target_cpu_utilization_percentage,
+                        },
+                    },
+                }
+            ],
         },
     }

@@ -26,12 +26,21 @@ examples:
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("operator", help="run the FraudModel operator (blue-green model rollouts)",
-                                   description=DESCRIPTION, epilog=EPILOG,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        "operator",
+        help="run the FraudModel operator (blue-green model rollouts)",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="operator_command", metavar="ACTION", required=True)
-    run = sub.add_parser("run", help="run the operator in the foreground", description=DESCRIPTION, epilog=EPILOG,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = sub.add_parser(
+        "run",
+        help="run the operator in the foreground",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     scope = run.add_mutually_exclusive_group()
     scope.add_argument("-n", "--namespace", action="append", default=[], help="namespace to watch (repeatable)")
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace (ClusterRole)")
@@ -50,9 +59,14 @@ def register(subparsers: Any) -> None:
 
 
 def _env_from_args(args: argparse.Namespace) -> dict[str, str]:
-    flags = {"service_map": args.service_map, "prometheus_url": args.prometheus_url,
-             "replay_set": args.replay_set, "mlflow_tracking_uri": args.mlflow_tracking_uri,
-             "metrics_port": args.metrics_port, "interval": args.interval}
+    flags = {
+        "service_map": args.service_map,
+        "prometheus_url": args.prometheus_url,
+        "replay_set": args.replay_set,
+        "mlflow_tracking_uri": args.mlflow_tracking_uri,
+        "metrics_port": args.metrics_port,
+        "interval": args.interval,
+    }
     return {f"LFD_OPERATOR_{k.upper()}": str(v) for k, v in flags.items() if v not in (None, "")}
 
 
@@ -63,8 +77,12 @@ def _run(args: argparse.Namespace) -> int:
     import fraud_operator.handlers  # noqa: F401  (registers the handlers)
 
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()], log_prefix=True)
-    kopf.run(standalone=True, clusterwide=args.all_namespaces, namespaces=args.namespace or ["default"],
-             liveness_endpoint=args.liveness or None)
+    kopf.run(
+        standalone=True,
+        clusterwide=args.all_namespaces,
+        namespaces=args.namespace or ["default"],
+        liveness_endpoint=args.liveness or None,
+    )
     return 0
 
 

@@ -30,21 +30,39 @@ CEL_RULES: dict[type[BaseModel], list[dict[str, str]]] = {
         }
     ],
     api.Autoscaling: [
-        {"rule": "self.minReplicas <= self.maxReplicas", "message": "minReplicas must be <= maxReplicas",
-         "fieldPath": ".minReplicas"}
+        {
+            "rule": "self.minReplicas <= self.maxReplicas",
+            "message": "minReplicas must be <= maxReplicas",
+            "fieldPath": ".minReplicas",
+        }
     ],
     api.QualityAnalysis: [
-        {"rule": "self.minAlertRate <= self.maxAlertRate", "message": "minAlertRate must be <= maxAlertRate",
-         "fieldPath": ".minAlertRate"}
+        {
+            "rule": "self.minAlertRate <= self.maxAlertRate",
+            "message": "minAlertRate must be <= maxAlertRate",
+            "fieldPath": ".minAlertRate",
+        }
     ],
     api.FraudModelSpec: [
-        {"rule": "self.httpPort != self.grpcPort", "message": "httpPort and grpcPort must differ",
-         "fieldPath": ".grpcPort"}
+        {
+            "rule": "self.httpPort != self.grpcPort",
+            "message": "httpPort and grpcPort must differ",
+            "fieldPath": ".grpcPort",
+        }
     ],
 }
 
-_SCALAR_KEYS = ("type", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
-                "maxLength", "pattern")
+_SCALAR_KEYS = (
+    "type",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+)
 
 
 def _nested_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
@@ -114,15 +132,29 @@ def object_schema(model: type[BaseModel], with_defaults: bool = True) -> dict[st
 
 
 PRINTER_COLUMNS = [
-    {"name": "Active Version", "type": "string", "jsonPath": ".status.activeVersion",
-     "description": "Model version served by the stable Service"},
+    {
+        "name": "Active Version",
+        "type": "string",
+        "jsonPath": ".status.activeVersion",
+        "description": "Model version served by the stable Service",
+    },
     {"name": "Colour", "type": "string", "jsonPath": ".status.activeColour", "description": "Active colour"},
     {"name": "Revision", "type": "integer", "jsonPath": ".status.activeRevision", "description": "Active revision"},
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase", "description": "Rollout phase"},
-    {"name": "Step", "type": "string", "jsonPath": ".status.currentStep", "priority": 1,
-     "description": "Blue-green step in progress"},
-    {"name": "Preview", "type": "string", "jsonPath": ".status.previewColour", "priority": 1,
-     "description": "Preview colour"},
+    {
+        "name": "Step",
+        "type": "string",
+        "jsonPath": ".status.currentStep",
+        "priority": 1,
+        "description": "Blue-green step in progress",
+    },
+    {
+        "name": "Preview",
+        "type": "string",
+        "jsonPath": ".status.previewColour",
+        "priority": 1,
+        "description": "Preview colour",
+    },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
 ]
 
@@ -139,28 +171,38 @@ def build_crd() -> dict[str, Any]:
         "spec": {
             "group": api.GROUP,
             "scope": "Namespaced",
-            "names": {"kind": api.KIND, "plural": api.PLURAL, "singular": api.SINGULAR,
-                      "shortNames": list(api.SHORT_NAMES), "listKind": f"{api.KIND}List", "categories": ["all"]},
-            "versions": [{
-                "name": api.VERSION,
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": PRINTER_COLUMNS,
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "description": "A fraud-scoring model served on Kubernetes and rolled out blue-green with "
-                                   "quality and SLO gates.",
-                    "required": ["spec"],
-                    "properties": {
-                        "apiVersion": {"type": "string", "description": "API version of this object."},
-                        "kind": {"type": "string", "description": "FraudModel."},
-                        "metadata": {"type": "object"},
-                        "spec": spec_schema,
-                        "status": status_schema,
+            "names": {
+                "kind": api.KIND,
+                "plural": api.PLURAL,
+                "singular": api.SINGULAR,
+                "shortNames": list(api.SHORT_NAMES),
+                "listKind": f"{api.KIND}List",
+                "categories": ["all"],
+            },
+            "versions": [
+                {
+                    "name": api.VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": PRINTER_COLUMNS,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": "A fraud-scoring model served on Kubernetes and rolled out blue-green with "
+                            "quality and SLO gates.",
+                            "required": ["spec"],
+                            "properties": {
+                                "apiVersion": {"type": "string", "description": "API version of this object."},
+                                "kind": {"type": "string", "description": "FraudModel."},
+                                "metadata": {"type": "object"},
+                                "spec": spec_schema,
+                                "status": status_schema,
+                            },
+                        }
                     },
-                }},
-            }],
+                }
+            ],
         },
     }
 

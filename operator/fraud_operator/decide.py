@@ -79,15 +79,22 @@ def with_revision(status: FraudModelStatus, spec: FraudModelSpec, now: float) ->
         return status, existing.revision
     revision = max((e.revision for e in status.revisions), default=0) + 1
     entry = RevisionEntry(
-        revision=revision, template_hash=thash, model=spec.model.model_dump(by_alias=True, exclude_none=True),
-        image=spec.image, threshold=spec.threshold, outcome="Progressing", at=iso(now),
+        revision=revision,
+        template_hash=thash,
+        model=spec.model.model_dump(by_alias=True, exclude_none=True),
+        image=spec.image,
+        threshold=spec.threshold,
+        outcome="Progressing",
+        at=iso(now),
     )
     return status.model_copy(update={"revisions": [*status.revisions, entry][-HISTORY_LIMIT:]}), revision
 
 
 def set_outcome(status: FraudModelStatus, thash: str, outcome: str, now: float) -> FraudModelStatus:
-    revisions = [e.model_copy(update={"outcome": outcome, "at": iso(now)}) if e.template_hash == thash else e
-                 for e in status.revisions]
+    revisions = [
+        e.model_copy(update={"outcome": outcome, "at": iso(now)}) if e.template_hash == thash else e
+        for e in status.revisions
+    ]
     return status.model_copy(update={"revisions": revisions})
 
 
@@ -95,8 +102,9 @@ def spec_of(spec: FraudModelSpec, entry: RevisionEntry | None) -> FraudModelSpec
     """``spec`` with the model, image and threshold of a recorded revision (to keep an old colour as it was)."""
     if entry is None:
         return spec
-    return spec.model_copy(update={"model": ModelRef.model_validate(entry.model), "image": entry.image,
-                                   "threshold": entry.threshold})
+    return spec.model_copy(
+        update={"model": ModelRef.model_validate(entry.model), "image": entry.image, "threshold": entry.threshold}
+    )
 
 
 def latest_run(status: FraudModelStatus, kind: str, thash: str) -> AnalysisRun | None:
@@ -123,12 +131,20 @@ def decide(
     if status.active_colour is None:
         plan = _initial(spec, observed, status, now)
     elif status.active_hash == template_hash(spec):
-        plan = _post(spec, observed, status, now) if status.post_analysis_pending else _steady(
-            spec, observed, status, now)
+        plan = (
+            _post(spec, observed, status, now) if status.post_analysis_pending else _steady(spec, observed, status, now)
+        )
     else:
         plan = _rollout(spec, observed, status, requests, now)
-    keys = tuple(k for k, on in ((PROMOTE_ANNOTATION, requests.promote), (ABORT_ANNOTATION, requests.abort),
-                                 (RETRY_ANNOTATION, requests.retry)) if on)
+    keys = tuple(
+        k
+        for k, on in (
+            (PROMOTE_ANNOTATION, requests.promote),
+            (ABORT_ANNOTATION, requests.abort),
+            (RETRY_ANNOTATION, requests.retry),
+        )
+        if on
+    )
     if keys:
         plan.add(ClearAnnotations(keys))
     return _finish(plan, observed, status, now)
@@ -140,8 +156,9 @@ def _finish(plan: Plan, observed: Observed, before: FraudModelStatus, now: float
     if after.current_step != before.current_step and after.current_step:
         plan.event(after.current_step, after.message or after.current_step)
     active_ready = after.active_colour is not None and observed.colours[after.active_colour].ready_endpoints > 0
-    plan.status = after.model_copy(update={"conditions": conditions.compute(before.conditions, after, active_ready,
-                                                                            iso(now))})
+    plan.status = after.model_copy(
+        update={"conditions": conditions.compute(before.conditions, after, active_ready, iso(now))}
+    )
     return plan
 
 
@@ -152,15 +169,20 @@ def _rollback_request(status: FraudModelStatus, value: str) -> Plan:
         known = ", ".join(str(e.revision) for e in status.revisions) or "none"
         plan = Plan(status=None).add(clear)
         return plan.event("RollbackRefused", f"revision {value!r} is not in the history (known: {known})", True)
-    patch = {"spec": {"model": {"name": None, "version": None, "alias": None, "uri": None, **target.model},
-                      "image": target.image, "threshold": target.threshold}}
+    patch = {
+        "spec": {
+            "model": {"name": None, "version": None, "alias": None, "uri": None, **target.model},
+            "image": target.image,
+            "threshold": target.threshold,
+        }
+    }
     plan = Plan(status=None).add(PatchSpec(patch), clear)
     return plan.event("RollbackRequested", f"spec set back to revision {target.revision} ({target.model})")
 
 
-def _active_steps(spec: FraudModelSpec, status: FraudModelStatus, active: Colour) -> list[EnsureDeployment |
-                                                                                         EnsureService | EnsureHPA |
-                                                                                         DeleteHPA]:
+def _active_steps(
+    spec: FraudModelSpec, status: FraudModelStatus, active: Colour
+) -> list[EnsureDeployment | EnsureService | EnsureHPA | DeleteHPA]:
     """Keep the active colour as it was rolled out: its Deployment, the stable Service and the HPA."""
     entry = entry_for(status, status.active_hash)
     replicas = None if spec.autoscaling.enabled else spec.replicas
@@ -185,11 +207,18 @@ def _initial(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus,
         plan.status = _progress(status, "WaitingForReady", f"waiting for blue (revision {revision}) to be ready")
         return plan
     plan.add(EnsureService("stable", "blue"), EnsureHPA("blue") if spec.autoscaling.enabled else DeleteHPA())
-    status = set_outcome(status, thash, "Stable", now).model_copy(update={
-        "active_colour": "blue", "active_hash": thash, "active_revision": revision, "stable_revision": revision,
-        "active_version": spec.model.display(), "preview_colour": "blue", "preview_revision": revision,
-        "switched_at": iso(now),
-    })
+    status = set_outcome(status, thash, "Stable", now).model_copy(
+        update={
+            "active_colour": "blue",
+            "active_hash": thash,
+            "active_revision": revision,
+            "stable_revision": revision,
+            "active_version": spec.model.display(),
+            "preview_colour": "blue",
+            "preview_revision": revision,
+            "switched_at": iso(now),
+        }
+    )
     plan.status = _progress(status, "Healthy", f"blue serves revision {revision}", "Healthy")
     return plan.event("SwitchService", f"stable Service selects blue (revision {revision})")
 
@@ -206,8 +235,14 @@ def _steady(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus, 
         if observed.colours[idle].spec_replicas > 0:
             plan.event("ScaleDown", f"{idle} scaled to 0 (scale-down delay over)")
         status = status.model_copy(update={"previous_colour": None, "previous_hash": None, "scale_down_at": None})
-    status = status.model_copy(update={"halted_hash": None, "halted_reason": None, "preview_colour": active,
-                                       "preview_revision": status.active_revision})
+    status = status.model_copy(
+        update={
+            "halted_hash": None,
+            "halted_reason": None,
+            "preview_colour": active,
+            "preview_revision": status.active_revision,
+        }
+    )
     if observed.colours[active].ready_endpoints < 1:
         plan.status = _progress(status, "WaitingForReady", f"{active} has no ready pods")
     else:
@@ -233,38 +268,63 @@ def _post(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus, no
     if run.result == "Failed":
         return _switch_back(spec, observed, status, plan, run.message, now)
     revision = status.active_revision
-    status = set_outcome(status, thash, "Stable", now).model_copy(update={
-        "post_analysis_pending": False, "stable_revision": revision,
-        "scale_down_at": iso(now + spec.rollout.scale_down_delay_seconds)})
+    status = set_outcome(status, thash, "Stable", now).model_copy(
+        update={
+            "post_analysis_pending": False,
+            "stable_revision": revision,
+            "scale_down_at": iso(now + spec.rollout.scale_down_delay_seconds),
+        }
+    )
     plan.status = _progress(status, "Healthy", f"{active} serves revision {revision}", "Healthy")
     return plan.event("RolloutCompleted", f"revision {revision} is stable on {active}: {run.message}")
 
 
-def _switch_back(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus, plan: Plan, why: str,
-                 now: float) -> Plan:
+def _switch_back(
+    spec: FraudModelSpec, observed: Observed, status: FraudModelStatus, plan: Plan, why: str, now: float
+) -> Plan:
     """Post-promotion failure: traffic back to the warm previous colour, the failed revision halted."""
     active, previous, thash = status.active_colour, status.previous_colour, status.active_hash
     assert active is not None and thash is not None
     if previous is None or not observed.colours[previous].warm(status.previous_hash or ""):
-        plan.status = _progress(status, "PostPromotionAnalysis",
-                                f"SLO failed ({why}) but no warm previous colour to switch back to", "Degraded")
+        plan.status = _progress(
+            status,
+            "PostPromotionAnalysis",
+            f"SLO failed ({why}) but no warm previous colour to switch back to",
+            "Degraded",
+        )
         return plan
     entry = entry_for(status, status.previous_hash)
-    plan.steps = [EnsureService("stable", previous), EnsureService("preview", previous),
-                  EnsureHPA(previous) if spec.autoscaling.enabled else DeleteHPA(), ScaleDeployment(active, 0)]
-    status = set_outcome(status, thash, "Failed", now).model_copy(update={
-        "active_colour": previous, "active_hash": status.previous_hash,
-        "active_revision": entry.revision if entry else None,
-        "active_version": ModelRef.model_validate(entry.model).display() if entry else None,
-        "previous_colour": None, "previous_hash": None, "scale_down_at": None, "post_analysis_pending": False,
-        "halted_hash": thash, "halted_reason": "RolledBack", "switched_at": iso(now), "preview_colour": previous})
-    plan.status = _progress(status, "RolledBack", f"post-promotion analysis failed: {why}; back on {previous}",
-                            "Degraded")
+    plan.steps = [
+        EnsureService("stable", previous),
+        EnsureService("preview", previous),
+        EnsureHPA(previous) if spec.autoscaling.enabled else DeleteHPA(),
+        ScaleDeployment(active, 0),
+    ]
+    status = set_outcome(status, thash, "Failed", now).model_copy(
+        update={
+            "active_colour": previous,
+            "active_hash": status.previous_hash,
+            "active_revision": entry.revision if entry else None,
+            "active_version": ModelRef.model_validate(entry.model).display() if entry else None,
+            "previous_colour": None,
+            "previous_hash": None,
+            "scale_down_at": None,
+            "post_analysis_pending": False,
+            "halted_hash": thash,
+            "halted_reason": "RolledBack",
+            "switched_at": iso(now),
+            "preview_colour": previous,
+        }
+    )
+    plan.status = _progress(
+        status, "RolledBack", f"post-promotion analysis failed: {why}; back on {previous}", "Degraded"
+    )
     return plan.event("RolledBack", f"SLO failed on {active} ({why}); stable Service selects {previous} again", True)
 
 
-def _rollout(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus, requests: Requests,
-             now: float) -> Plan:
+def _rollout(
+    spec: FraudModelSpec, observed: Observed, status: FraudModelStatus, requests: Requests, now: float
+) -> Plan:
     active = status.active_colour
     assert active is not None
     idle, thash = other(active), template_hash(spec)
@@ -273,26 +333,37 @@ def _rollout(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus,
     plan = Plan().add(*_active_steps(spec, status, active))
     if requests.abort and status.halted_hash != thash:
         status = set_outcome(status, thash, "Aborted", now).model_copy(
-            update={"halted_hash": thash, "halted_reason": "Aborted"})
+            update={"halted_hash": thash, "halted_reason": "Aborted"}
+        )
         plan.event("RolloutAborted", f"revision {revision} aborted; {active} keeps serving", True)
     if status.halted_hash == thash:
         plan.add(EnsureService("preview", active), ScaleDeployment(idle, 0))
         status = status.model_copy(update={"preview_colour": active, "preview_revision": status.active_revision})
-        plan.status = _progress(status, status.halted_reason or "Halted",
-                                f"revision {revision} not promoted ({status.halted_reason}); change the spec, "
-                                f"roll back, or annotate {RETRY_ANNOTATION}=true", "Degraded")
+        plan.status = _progress(
+            status,
+            status.halted_reason or "Halted",
+            f"revision {revision} not promoted ({status.halted_reason}); change the spec, "
+            f"roll back, or annotate {RETRY_ANNOTATION}=true",
+            "Degraded",
+        )
         return plan
     if spec.paused:
         plan.status = _progress(status, "Paused", "spec.paused is true", "Paused")
         return plan
-    if (status.previous_colour == idle and status.previous_hash == thash
-            and observed.colours[idle].warm(thash)):
+    if status.previous_colour == idle and status.previous_hash == thash and observed.colours[idle].warm(thash):
         return _switch(spec, observed, status, plan, revision, now, fast=True)
     return _preview(spec, observed, status, requests, plan, revision, now)
 
 
-def _preview(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus, requests: Requests, plan: Plan,
-             revision: int, now: float) -> Plan:
+def _preview(
+    spec: FraudModelSpec,
+    observed: Observed,
+    status: FraudModelStatus,
+    requests: Requests,
+    plan: Plan,
+    revision: int,
+    now: float,
+) -> Plan:
     active = status.active_colour
     assert active is not None
     idle, thash, rollout = other(active), template_hash(spec), spec.rollout
@@ -301,7 +372,7 @@ def _preview(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus,
     if observed.preview_selects != idle or not state.ready_for(thash, rollout.preview_replicas):
         plan.status = _progress(status, "WaitingForPreview", f"waiting for {idle} (revision {revision}) to be ready")
         return plan
-    gated = (rollout.pre_promotion_analysis.smoke.enabled or rollout.pre_promotion_analysis.quality.enabled)
+    gated = rollout.pre_promotion_analysis.smoke.enabled or rollout.pre_promotion_analysis.quality.enabled
     run = latest_run(status, "pre", thash)
     if gated and not previously_stable(status, thash) and run is None:
         if status.current_step == "PrePromotionAnalysis":  # announced by the previous reconcile: run it now
@@ -309,27 +380,45 @@ def _preview(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus,
         plan.status = _progress(status, "PrePromotionAnalysis", f"smoke and quality checks of {idle}")
         return plan
     if run is not None and run.result == "Failed" and not previously_stable(status, thash):
-        plan.steps = [s for s in plan.steps if not isinstance(s, EnsureService | EnsureDeployment)
-                      or s.colour == active]
+        plan.steps = [
+            s for s in plan.steps if not isinstance(s, EnsureService | EnsureDeployment) or s.colour == active
+        ]
         plan.add(EnsureService("preview", active), ScaleDeployment(idle, 0))
-        status = set_outcome(status, thash, "Failed", now).model_copy(update={
-            "halted_hash": thash, "halted_reason": "AnalysisFailed", "preview_colour": active,
-            "preview_revision": status.active_revision})
-        plan.status = _progress(status, "AnalysisFailed", f"revision {revision} not promoted: {run.message}",
-                                "Degraded")
+        status = set_outcome(status, thash, "Failed", now).model_copy(
+            update={
+                "halted_hash": thash,
+                "halted_reason": "AnalysisFailed",
+                "preview_colour": active,
+                "preview_revision": status.active_revision,
+            }
+        )
+        plan.status = _progress(
+            status, "AnalysisFailed", f"revision {revision} not promoted: {run.message}", "Degraded"
+        )
         return plan.event("AnalysisFailed", f"revision {revision} on {idle}: {run.message}", True)
     if not rollout.auto_promotion and status.promoted_hash != thash:
         if not requests.promote:
-            plan.status = _progress(status, "PausedForPromotion",
-                                    f"revision {revision} passed analysis; run `kubectl fraudmodel promote`", "Paused")
+            plan.status = _progress(
+                status,
+                "PausedForPromotion",
+                f"revision {revision} passed analysis; run `kubectl fraudmodel promote`",
+                "Paused",
+            )
             return plan
         status = status.model_copy(update={"promoted_hash": thash})
         plan.event("Promoted", f"revision {revision} promoted by request")
     return _switch(spec, observed, status, plan, revision, now, fast=False)
 
 
-def _switch(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus, plan: Plan, revision: int,
-            now: float, fast: bool) -> Plan:
+def _switch(
+    spec: FraudModelSpec,
+    observed: Observed,
+    status: FraudModelStatus,
+    plan: Plan,
+    revision: int,
+    now: float,
+    fast: bool,
+) -> Plan:
     """Scale the new colour to full, then move the stable Service (never onto a colour without ready pods)."""
     active, thash = status.active_colour, template_hash(spec)
     assert active is not None
@@ -342,13 +431,26 @@ def _switch(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus, 
         return plan
     post = spec.rollout.post_promotion_analysis.enabled and not fast and not previously_stable(status, thash)
     plan.steps = [s for s in plan.steps if not isinstance(s, EnsureService | EnsureHPA | DeleteHPA)]
-    plan.add(EnsureService("stable", idle), EnsureService("preview", idle),
-             EnsureHPA(idle) if spec.autoscaling.enabled else DeleteHPA())
-    status = status.model_copy(update={
-        "active_colour": idle, "active_hash": thash, "active_revision": revision,
-        "active_version": spec.model.display(), "previous_colour": active, "previous_hash": status.active_hash,
-        "switched_at": iso(now), "post_analysis_pending": post, "preview_colour": idle, "preview_revision": revision,
-        "scale_down_at": iso(now + spec.rollout.scale_down_delay_seconds)})
+    plan.add(
+        EnsureService("stable", idle),
+        EnsureService("preview", idle),
+        EnsureHPA(idle) if spec.autoscaling.enabled else DeleteHPA(),
+    )
+    status = status.model_copy(
+        update={
+            "active_colour": idle,
+            "active_hash": thash,
+            "active_revision": revision,
+            "active_version": spec.model.display(),
+            "previous_colour": active,
+            "previous_hash": status.active_hash,
+            "switched_at": iso(now),
+            "post_analysis_pending": post,
+            "preview_colour": idle,
+            "preview_revision": revision,
+            "scale_down_at": iso(now + spec.rollout.scale_down_delay_seconds),
+        }
+    )
     outgoing = entry_for(status, status.previous_hash)
     if outgoing is not None and outgoing.outcome == "Progressing":  # left mid-rollout (e.g. rolled back)
         status = set_outcome(status, outgoing.template_hash, "Aborted", now)

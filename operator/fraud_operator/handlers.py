@@ -35,7 +35,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration")
+        prefix=GROUP, key="last-handled-configuration"
+    )
     settings.posting.level = logging.WARNING  # our Events are explicit; kopf's own INFO chatter stays in logs
     settings.watching.server_timeout = 120
     settings.scanning.disabled = True  # no cluster-wide namespace/CRD scans: the namespaced Role is enough
@@ -56,8 +57,9 @@ def _without_finalizer(registry: kopf.OperatorRegistry, handler_id: str) -> None
     """kopf gives every timer a finalizer. Ours needs none (children go with their owner references), and one
     would make deleting a FraudModel, or its namespace, hang whenever the operator is not running."""
     spawning = registry._spawning
-    spawning._handlers = [dataclasses.replace(h, requires_finalizer=False) if h.id == handler_id else h
-                          for h in spawning._handlers]
+    spawning._handlers = [
+        dataclasses.replace(h, requires_finalizer=False) if h.id == handler_id else h for h in spawning._handlers
+    ]
 
 
 _without_finalizer(kopf.get_default_registry(), "reconcile")

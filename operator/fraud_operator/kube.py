@@ -39,15 +39,23 @@ class Kube:
     @classmethod
     def connect(cls) -> Kube:
         load_config()
-        return cls(client.AppsV1Api(), client.CoreV1Api(), client.AutoscalingV2Api(), client.DiscoveryV1Api(),
-                   client.CustomObjectsApi())
+        return cls(
+            client.AppsV1Api(),
+            client.CoreV1Api(),
+            client.AutoscalingV2Api(),
+            client.DiscoveryV1Api(),
+            client.CustomObjectsApi(),
+        )
 
     # --- reads ----------------------------------------------------------------------------------
 
     def fraudmodel(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            body: dict[str, Any] = _json(self.custom.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, name, _preload_content=False))
+            body: dict[str, Any] = _json(
+                self.custom.get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, PLURAL, name, _preload_content=False
+                )
+            )
         except ApiException as e:
             if e.status == 404:
                 return None
@@ -57,16 +65,23 @@ class Kube:
     def children(self, namespace: str, name: str) -> tuple[list[Any], list[Any], list[Any], Any]:
         """Deployments, Services, EndpointSlices of both Services, and the HPA (or None)."""
         selector = f"{FRAUDMODEL_LABEL}={name}"
-        deployments = _json(self.apps.list_namespaced_deployment(
-            namespace, label_selector=selector, _preload_content=False))["items"]
-        services = _json(self.core.list_namespaced_service(
-            namespace, label_selector=selector, _preload_content=False))["items"]
-        slices = _json(self.discovery.list_namespaced_endpoint_slice(
-            namespace, label_selector=f"kubernetes.io/service-name in ({name},{preview_service_name(name)})",
-            _preload_content=False))["items"]
+        deployments = _json(
+            self.apps.list_namespaced_deployment(namespace, label_selector=selector, _preload_content=False)
+        )["items"]
+        services = _json(self.core.list_namespaced_service(namespace, label_selector=selector, _preload_content=False))[
+            "items"
+        ]
+        slices = _json(
+            self.discovery.list_namespaced_endpoint_slice(
+                namespace,
+                label_selector=f"kubernetes.io/service-name in ({name},{preview_service_name(name)})",
+                _preload_content=False,
+            )
+        )["items"]
         try:
-            hpa = _json(self.autoscaling.read_namespaced_horizontal_pod_autoscaler(
-                name, namespace, _preload_content=False))
+            hpa = _json(
+                self.autoscaling.read_namespaced_horizontal_pod_autoscaler(name, namespace, _preload_content=False)
+            )
         except ApiException as e:
             if e.status != 404:
                 raise
@@ -79,8 +94,10 @@ class Kube:
         table: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
             "Deployment": (self.apps.create_namespaced_deployment, self.apps.patch_namespaced_deployment),
             "Service": (self.core.create_namespaced_service, self.core.patch_namespaced_service),
-            "HorizontalPodAutoscaler": (self.autoscaling.create_namespaced_horizontal_pod_autoscaler,
-                                        self.autoscaling.patch_namespaced_horizontal_pod_autoscaler),
+            "HorizontalPodAutoscaler": (
+                self.autoscaling.create_namespaced_horizontal_pod_autoscaler,
+                self.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
+            ),
         }
         return table[kind]
 
@@ -115,11 +132,13 @@ class Kube:
                 raise
 
     def patch_fraudmodel(self, namespace: str, name: str, body: dict[str, Any]) -> None:
-        self.custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name, body,
-                                                   _content_type=MERGE, _preload_content=False)
+        self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, name, body, _content_type=MERGE, _preload_content=False
+        )
 
     def patch_status(self, namespace: str, name: str, resource_version: str, status: dict[str, Any]) -> None:
         """One status write, guarded by resourceVersion (409 if the object changed since it was read)."""
         body = {"metadata": {"resourceVersion": resource_version}, "status": status}
-        self.custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, body,
-                                                          _content_type=MERGE, _preload_content=False)
+        self.custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, PLURAL, name, body, _content_type=MERGE, _preload_content=False
+        )

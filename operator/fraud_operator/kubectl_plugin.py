@@ -38,8 +38,9 @@ class PluginError(RuntimeError):
 def previous_stable_revision(status: dict[str, Any]) -> int:
     """Pure: the newest Stable revision other than the active one (what `rollback` goes back to)."""
     active = status.get("activeRevision")
-    stable = [e["revision"] for e in status.get("revisions", [])
-              if e.get("outcome") == "Stable" and e["revision"] != active]
+    stable = [
+        e["revision"] for e in status.get("revisions", []) if e.get("outcome") == "Stable" and e["revision"] != active
+    ]
     if not stable:
         raise PluginError("no earlier stable revision to roll back to (see `kubectl fraudmodel history`)")
     return int(max(stable))
@@ -100,8 +101,9 @@ class Client:
         from fraud_operator.spec import GROUP, PLURAL, VERSION
 
         try:
-            response = self.api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name,
-                                                             _preload_content=False)
+            response = self.api.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, name, _preload_content=False
+            )
         except ApiException as e:
             raise PluginError(f"fraudmodel {self.namespace}/{name}: {e.reason}") from e
         body: dict[str, Any] = json.loads(response.data)  # type: ignore[attr-defined]
@@ -110,22 +112,34 @@ class Client:
     def annotate(self, name: str, key: str, value: str) -> None:
         from fraud_operator.spec import GROUP, PLURAL, VERSION
 
-        self.api.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name,
-                                                {"metadata": {"annotations": {key: value}}},
-                                                _content_type="application/merge-patch+json")
+        self.api.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            self.namespace,
+            PLURAL,
+            name,
+            {"metadata": {"annotations": {key: value}}},
+            _content_type="application/merge-patch+json",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kubectl fraudmodel", description=__doc__, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="kubectl fraudmodel",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("-n", "--namespace", default=None, help="namespace (default: the context's)")
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for action, text in (("status", "phase, colours, revisions, conditions, analyses"),
-                         ("history", "revision history with outcomes"),
-                         ("promote", "continue a rollout paused for promotion"),
-                         ("abort", "stop the rollout; traffic stays on (or returns to) the stable colour"),
-                         ("retry", "retry a halted revision"),
-                         ("rollback", "roll back to a revision (default: the previous stable one)")):
+    for action, text in (
+        ("status", "phase, colours, revisions, conditions, analyses"),
+        ("history", "revision history with outcomes"),
+        ("promote", "continue a rollout paused for promotion"),
+        ("abort", "stop the rollout; traffic stays on (or returns to) the stable colour"),
+        ("retry", "retry a halted revision"),
+        ("rollback", "roll back to a revision (default: the previous stable one)"),
+    ):
         p = sub.add_parser(action, help=text, description=text)
         p.add_argument("name", help="FraudModel name")
         p.add_argument("-n", "--namespace", dest="sub_namespace", default=None, help=argparse.SUPPRESS)

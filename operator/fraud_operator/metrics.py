@@ -6,7 +6,8 @@ from prometheus_client import Counter, Histogram, start_http_server
 
 RECONCILES = Counter("lfd_operator_reconciles_total", "Reconciles by result", ["result"])
 RECONCILE_SECONDS = Histogram(
-    "lfd_operator_reconcile_duration_seconds", "Time of one reconcile (decide, act, record)",
+    "lfd_operator_reconcile_duration_seconds",
+    "Time of one reconcile (decide, act, record)",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 ROLLOUTS = Counter("lfd_operator_rollouts_total", "Traffic switches to a new revision", ["kind"])

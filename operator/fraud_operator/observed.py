@@ -43,8 +43,14 @@ class ColourState:
 
     def warm(self, thash: str) -> bool:
         """Runs ``thash`` with ready pods, though no Service may select it (the old colour after a switch)."""
-        return (self.exists and self.template_hash == thash and self.up_to_date and self.spec_replicas >= 1
-                and self.ready_replicas >= 1 and self.replicas == self.updated_replicas)
+        return (
+            self.exists
+            and self.template_hash == thash
+            and self.up_to_date
+            and self.spec_replicas >= 1
+            and self.ready_replicas >= 1
+            and self.replicas == self.updated_replicas
+        )
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,16 @@ class Event:
     message: str
 
 
-Step = EnsureDeployment | ScaleDeployment | EnsureService | EnsureHPA | DeleteHPA | RunAnalysis | PatchSpec | ClearAnnotations
+Step = (
+    EnsureDeployment
+    | ScaleDeployment
+    | EnsureService
+    | EnsureHPA
+    | DeleteHPA
+    | RunAnalysis
+    | PatchSpec
+    | ClearAnnotations
+)
 
 
 @dataclass

@@ -46,13 +46,18 @@ def requests_from(annotations: Mapping[str, str]) -> Requests:
 
 def with_analyses(status: FraudModelStatus, runs: list[AnalysisRun]) -> FraudModelStatus:
     """Pure: newest verdict per (kind, revision), the last few kept."""
-    kept = [r for r in status.analysis
-            if not any((r.kind, r.template_hash) == (n.kind, n.template_hash) for n in runs)]
+    kept = [r for r in status.analysis if not any((r.kind, r.template_hash) == (n.kind, n.template_hash) for n in runs)]
     return status.model_copy(update={"analysis": [*kept, *runs][-ANALYSIS_HISTORY:]})
 
 
-def reconcile_once(kube: Kube, config: OperatorConfig, run_analysis: AnalysisRunner, namespace: str, name: str,
-                   clock: Callable[[], float] = time.time) -> Plan | None:
+def reconcile_once(
+    kube: Kube,
+    config: OperatorConfig,
+    run_analysis: AnalysisRunner,
+    namespace: str,
+    name: str,
+    clock: Callable[[], float] = time.time,
+) -> Plan | None:
     started = time.perf_counter()
     try:
         plan = _reconcile(kube, config, run_analysis, namespace, name, clock())
@@ -68,8 +73,9 @@ def reconcile_once(kube: Kube, config: OperatorConfig, run_analysis: AnalysisRun
     return plan
 
 
-def _reconcile(kube: Kube, config: OperatorConfig, run_analysis: AnalysisRunner, namespace: str, name: str,
-               now: float) -> Plan | None:
+def _reconcile(
+    kube: Kube, config: OperatorConfig, run_analysis: AnalysisRunner, namespace: str, name: str, now: float
+) -> Plan | None:
     body = kube.fraudmodel(namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
         return None
@@ -80,8 +86,7 @@ def _reconcile(kube: Kube, config: OperatorConfig, run_analysis: AnalysisRunner,
     status = parse_status(body.get("status"))
     observed = parse_observed(name, *kube.children(namespace, name))
     meta = body["metadata"]
-    plan = decide(spec, observed, status, requests_from(meta.get("annotations") or {}), meta.get("generation", 0),
-                  now)
+    plan = decide(spec, observed, status, requests_from(meta.get("annotations") or {}), meta.get("generation", 0), now)
     outcome = act(kube, body, spec, plan, config, run_analysis, iso(now))
     if plan.status is not None:
         _record(kube, namespace, name, meta["resourceVersion"], with_analyses(plan.status, outcome.analyses))
@@ -114,8 +119,12 @@ def _announce(body: Mapping[str, Any], plan: Plan, runs: list[AnalysisRun], befo
     for run in runs:
         metrics.ANALYSES.labels(kind=run.kind, result=run.result).inc()
         if run.result != "Inconclusive":
-            kopf.event(body, type="Normal" if run.result == "Passed" else "Warning",  # type: ignore[arg-type]
-                       reason=f"Analysis{run.result}", message=f"{run.kind}-promotion: {run.message}")
+            kopf.event(
+                body,  # type: ignore[arg-type]
+                type="Normal" if run.result == "Passed" else "Warning",
+                reason=f"Analysis{run.result}",
+                message=f"{run.kind}-promotion: {run.message}",
+            )
     for event in plan.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)  # type: ignore[arg-type]
         if event.reason in metrics.ROLLOUT_REASONS:
@@ -123,6 +132,14 @@ def _announce(body: Mapping[str, Any], plan: Plan, runs: list[AnalysisRun], befo
         if event.reason in metrics.ROLLBACK_REASONS:
             metrics.ROLLBACKS.labels(reason=event.reason).inc()
     if plan.status is not None and (plan.status.current_step != before.current_step or plan.events):
-        log.info("step", extra={"fraudmodel": body["metadata"]["name"], "namespace": body["metadata"]["namespace"],
-                                "phase": plan.status.phase, "step": plan.status.current_step,
-                                "active": plan.status.active_colour, "detail": plan.status.message})
+        log.info(
+            "step",
+            extra={
+                "fraudmodel": body["metadata"]["name"],
+                "namespace": body["metadata"]["namespace"],
+                "phase": plan.status.phase,
+                "step": plan.status.current_step,
+                "active": plan.status.active_colour,
+                "detail": plan.status.message,
+            },
+        )

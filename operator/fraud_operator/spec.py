@@ -41,20 +41,30 @@ class _Api(BaseModel):
 
 class ModelRef(_Api):
     name: str = Field(
-        "fraud-detector", min_length=1, max_length=200,
+        "fraud-detector",
+        min_length=1,
+        max_length=200,
         description="Registered model name in the MLflow registry.",
     )
     version: str | None = Field(
-        None, min_length=1, max_length=20, pattern=r"^[0-9]+$",
+        None,
+        min_length=1,
+        max_length=20,
+        pattern=r"^[0-9]+$",
         description="Registered model version to serve (a number). Exactly one of version, alias or uri.",
     )
     alias: str | None = Field(
-        None, min_length=1, max_length=63, pattern=r"^[a-z][a-z0-9_-]*$",
+        None,
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z][a-z0-9_-]*$",
         description="Registry alias to serve, e.g. champion. Resolved by the pods at start-up, so prefer a version "
         "for reproducible rollouts. Exactly one of version, alias or uri.",
     )
     uri: str | None = Field(
-        None, min_length=1, max_length=1000,
+        None,
+        min_length=1,
+        max_length=1000,
         description="Full model URI passed to `lfd serve --model-uri` (models:/..., runs:/..., s3://..., or a path). "
         "Exactly one of version, alias or uri.",
     )
@@ -82,7 +92,11 @@ class Autoscaling(_Api):
     min_replicas: int = Field(2, ge=1, le=1000, description="Fewest active pods the autoscaler keeps.")
     max_replicas: int = Field(20, ge=1, le=1000, description="Most active pods the autoscaler may run.")
     target_cpu_utilization_percentage: int = Field(
-        70, ge=1, alias="targetCPUUtilizationPercentage", le=100, description="Average CPU use (percent of requests) the autoscaler aims for."
+        70,
+        ge=1,
+        alias="targetCPUUtilizationPercentage",
+        le=100,
+        description="Average CPU use (percent of requests) the autoscaler aims for.",
     )
 
     @model_validator(mode="after")
@@ -103,7 +117,8 @@ class Resources(_Api):
         description="Resources each scoring pod is guaranteed (the autoscaler's CPU target is relative to this).",
     )
     limits: ResourceAmounts = Field(
-        default_factory=lambda: ResourceAmounts.model_validate({"memory": "2Gi"}), description="Hard ceiling for each scoring pod."
+        default_factory=lambda: ResourceAmounts.model_validate({"memory": "2Gi"}),
+        description="Hard ceiling for each scoring pod.",
     )
 
 
@@ -117,11 +132,17 @@ class SmokeAnalysis(_Api):
 class QualityAnalysis(_Api):
     enabled: bool = Field(True, description="Replay labelled transactions through preview and stable and compare.")
     tolerance: float = Field(
-        0.05, ge=0, le=1,
+        0.05,
+        ge=0,
+        le=1,
         description="The new model's weighted PR-AUC may be at most this far below the champion's.",
     )
-    min_alert_rate: float = Field(0.0, ge=0, le=1, description="Lowest acceptable share of replayed rows flagged fraud.")
-    max_alert_rate: float = Field(0.2, ge=0, le=1, description="Highest acceptable share of replayed rows flagged fraud.")
+    min_alert_rate: float = Field(
+        0.0, ge=0, le=1, description="Lowest acceptable share of replayed rows flagged fraud."
+    )
+    max_alert_rate: float = Field(
+        0.2, ge=0, le=1, description="Highest acceptable share of replayed rows flagged fraud."
+    )
     sample_size: int = Field(
         3000, ge=100, le=100000, description="Legitimate rows replayed (every labelled fraud row is replayed too)."
     )
@@ -134,9 +155,12 @@ class QualityAnalysis(_Api):
 
 
 class PrePromotionAnalysis(_Api):
-    smoke: SmokeAnalysis = Field(default_factory=lambda: SmokeAnalysis.model_validate({}), description="Smoke test of the preview Service.")
+    smoke: SmokeAnalysis = Field(
+        default_factory=lambda: SmokeAnalysis.model_validate({}), description="Smoke test of the preview Service."
+    )
     quality: QualityAnalysis = Field(
-        default_factory=lambda: QualityAnalysis.model_validate({}), description="Model-quality gate on a labelled replay set."
+        default_factory=lambda: QualityAnalysis.model_validate({}),
+        description="Model-quality gate on a labelled replay set.",
     )
 
 
@@ -149,7 +173,9 @@ class PostPromotionAnalysis(_Api):
     max_error_rate: float = Field(0.01, ge=0, le=1, description="Highest acceptable share of 5xx responses.")
     max_p99_latency_seconds: float = Field(0.25, gt=0, le=60, description="Highest acceptable p99 request latency.")
     min_requests: int = Field(
-        10, ge=0, le=1000000,
+        10,
+        ge=0,
+        le=1000000,
         description="Requests needed in the window for a verdict; with fewer the check waits up to timeoutSeconds, "
         "then passes as inconclusive.",
     )
@@ -159,21 +185,25 @@ class PostPromotionAnalysis(_Api):
 class Rollout(_Api):
     strategy: Literal["BlueGreen"] = Field("BlueGreen", description="Rollout strategy. Only BlueGreen exists.")
     auto_promotion: bool = Field(
-        True, description="Switch traffic once pre-promotion analysis passes; false pauses for `kubectl fraudmodel "
-        "promote`.",
+        True,
+        description="Switch traffic once pre-promotion analysis passes; false pauses for `kubectl fraudmodel promote`.",
     )
     preview_replicas: int = Field(
         1, ge=1, le=1000, description="Pods of the new colour while it is previewed (scaled to full before the switch)."
     )
     scale_down_delay_seconds: int = Field(
-        30, ge=0, le=86400,
+        30,
+        ge=0,
+        le=86400,
         description="How long the old colour stays warm after a successful rollout (instant rollback window).",
     )
     pre_promotion_analysis: PrePromotionAnalysis = Field(
-        default_factory=lambda: PrePromotionAnalysis.model_validate({}), description="Checks of the preview colour before traffic moves."
+        default_factory=lambda: PrePromotionAnalysis.model_validate({}),
+        description="Checks of the preview colour before traffic moves.",
     )
     post_promotion_analysis: PostPromotionAnalysis = Field(
-        default_factory=lambda: PostPromotionAnalysis.model_validate({}), description="SLO checks of the active colour after traffic moved."
+        default_factory=lambda: PostPromotionAnalysis.model_validate({}),
+        description="SLO checks of the active colour after traffic moved.",
     )
 
 
@@ -181,14 +211,21 @@ class FraudModelSpec(_Api):
     model: ModelRef = Field(description="Which registered model to serve.")
     image: str = Field(DEFAULT_IMAGE, min_length=1, max_length=500, description="Scoring service image (BentoML).")
     replicas: int = Field(2, ge=0, le=1000, description="Active pods when autoscaling is disabled.")
-    autoscaling: Autoscaling = Field(default_factory=lambda: Autoscaling.model_validate({}), description="Horizontal autoscaling of the active colour.")
-    resources: Resources = Field(default_factory=lambda: Resources.model_validate({}), description="CPU and memory of each scoring pod.")
+    autoscaling: Autoscaling = Field(
+        default_factory=lambda: Autoscaling.model_validate({}),
+        description="Horizontal autoscaling of the active colour.",
+    )
+    resources: Resources = Field(
+        default_factory=lambda: Resources.model_validate({}), description="CPU and memory of each scoring pod."
+    )
     threshold: float | None = Field(
         None, ge=0, le=1, description="Override of the model's decision threshold (fraud if probability >= threshold)."
     )
     http_port: int = Field(3000, ge=1, le=65535, description="Container port of the HTTP API.")
     grpc_port: int = Field(8001, ge=1, le=65535, description="Container port of the gRPC OIP v2 API.")
-    rollout: Rollout = Field(default_factory=lambda: Rollout.model_validate({}), description="How a new model reaches traffic.")
+    rollout: Rollout = Field(
+        default_factory=lambda: Rollout.model_validate({}), description="How a new model reaches traffic."
+    )
     paused: bool = Field(False, description="Hold any rollout in progress where it is (like Argo's spec.paused).")
 
     def full_replicas(self) -> int:

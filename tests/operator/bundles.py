@@ -22,8 +22,15 @@ def train_bundle(directory: Path, seed: int, shuffle_labels: bool = False, round
     if shuffle_labels:
         labels = np.random.default_rng(seed).permutation(labels)
     matrix = xgb.DMatrix(df[list(FEATURES)].to_numpy(dtype=np.float32), label=labels, feature_names=list(FEATURES))
-    params = {"objective": "binary:logistic", "max_depth": 4, "eta": 0.2, "subsample": 0.8, "seed": seed,
-              "nthread": 1, "eval_metric": "aucpr"}
+    params = {
+        "objective": "binary:logistic",
+        "max_depth": 4,
+        "eta": 0.2,
+        "subsample": 0.8,
+        "seed": seed,
+        "nthread": 1,
+        "eval_metric": "aucpr",
+    }
     booster = xgb.train(params, matrix, num_boost_round=rounds)
     metadata = BundleMetadata(flavor="xgboost", threshold=0.5, training_fingerprint=f"operator-test-{seed}")
     return ModelBundle(booster, metadata).save(directory)

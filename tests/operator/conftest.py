@@ -46,8 +46,14 @@ def scoring_pool(bundles: dict[str, Path], tmp_path_factory: pytest.TempPathFact
 @pytest.fixture(scope="session")
 def kubectl(kubernetes: Any) -> Kubectl:
     def run(*args: str, input_text: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([str(kubernetes.kubectl), *args], input=input_text, capture_output=True, text=True,
-                                env=kubernetes.env, timeout=60)
+        result = subprocess.run(
+            [str(kubernetes.kubectl), *args],
+            input=input_text,
+            capture_output=True,
+            text=True,
+            env=kubernetes.env,
+            timeout=60,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
         return result
@@ -73,16 +79,23 @@ def namespace(kubectl: Kubectl, crd: dict[str, Any]) -> Iterator[str]:
 
 
 @pytest.fixture
-def simulator(kubectl: Kubectl, namespace: str, scoring_pool: ScoringPool, stack_settings: Settings,
-              prometheus: str, tmp_path: Path) -> Iterator[PodSimulator]:
+def simulator(
+    kubectl: Kubectl,
+    namespace: str,
+    scoring_pool: ScoringPool,
+    stack_settings: Settings,
+    prometheus: str,
+    tmp_path: Path,
+) -> Iterator[PodSimulator]:
     sim = PodSimulator(kubectl, namespace, scoring_pool, stack_settings, tmp_path / "service-map.json").start()
     yield sim
     sim.stop()
 
 
 @pytest.fixture
-def operator(kubernetes: Any, namespace: str, simulator: PodSimulator, prometheus: str,
-             tmp_path: Path) -> Iterator[OperatorProcess]:
+def operator(
+    kubernetes: Any, namespace: str, simulator: PodSimulator, prometheus: str, tmp_path: Path
+) -> Iterator[OperatorProcess]:
     proc = OperatorProcess(kubernetes.env, namespace, simulator.service_map, prometheus, tmp_path / "operator.log")
     proc.start()
     yield proc
@@ -98,10 +111,17 @@ class FraudModels:
     bundles: dict[str, Path]
 
     def manifest(self, model: str, name: str = "fm", **spec: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": {"uri": str(self.bundles[model])}, "autoscaling": {"minReplicas": 2,
-                                "maxReplicas": 4}, **spec}
-        return {"apiVersion": "ml.livefraud.io/v1alpha1", "kind": "FraudModel",
-                "metadata": {"name": name, "namespace": self.namespace}, "spec": body}
+        body: dict[str, Any] = {
+            "model": {"uri": str(self.bundles[model])},
+            "autoscaling": {"minReplicas": 2, "maxReplicas": 4},
+            **spec,
+        }
+        return {
+            "apiVersion": "ml.livefraud.io/v1alpha1",
+            "kind": "FraudModel",
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": body,
+        }
 
     def apply(self, model: str, name: str = "fm", **spec: Any) -> subprocess.CompletedProcess[str]:
         return self.kubectl("apply", "-f", "-", input_text=json.dumps(self.manifest(model, name, **spec)))
@@ -117,11 +137,13 @@ class FraudModels:
 
     def set_model(self, model: str, name: str = "fm") -> None:
         patch = {"spec": {"model": {"uri": str(self.bundles[model])}}}
-        self.kubectl("patch", "fraudmodel", name, "-n", self.namespace, "--type", "merge", "-p", json.dumps(patch),
-                     check=True)
+        self.kubectl(
+            "patch", "fraudmodel", name, "-n", self.namespace, "--type", "merge", "-p", json.dumps(patch), check=True
+        )
 
-    def wait(self, predicate: Callable[[dict[str, Any]], bool], what: str, timeout: float = 180,
-             name: str = "fm") -> dict[str, Any]:
+    def wait(
+        self, predicate: Callable[[dict[str, Any]], bool], what: str, timeout: float = 180, name: str = "fm"
+    ) -> dict[str, Any]:
         last: dict[str, Any] = {}
 
         def check() -> dict[str, Any] | None:

@@ -70,8 +70,22 @@ class ScoringPool:
             http, grpc = free_port(), free_port()
             log = self.logs / f"serve-{bundle.name}.log"
             proc = subprocess.Popen(
-                [str(LFD), "serve", "--model-dir", str(bundle), "--host", "127.0.0.1", "--http-port", str(http),
-                 "--grpc-port", str(grpc)], stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    str(LFD),
+                    "serve",
+                    "--model-dir",
+                    str(bundle),
+                    "--host",
+                    "127.0.0.1",
+                    "--http-port",
+                    str(http),
+                    "--grpc-port",
+                    str(grpc),
+                ],
+                stdout=log.open("wb"),
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             self.processes[str(bundle)] = ScoringProcess(bundle, f"http://127.0.0.1:{http}", proc, log)
         for p in self.processes.values():
             wait_for(lambda p=p: self._ready(p), 180, f"lfd serve {p.bundle.name} ready (log {p.log})")
@@ -158,9 +172,16 @@ class PodSimulator:
             mapping[f"{self.namespace}/{name}"] = process.url
             labels = dep["metadata"]["labels"]
             target = f"op-{Path(bundle or '').name}"
-            register_target(self.settings, target, process.url.removeprefix("http://"), {
-                "namespace": self.namespace, "fraudmodel": labels["ml.livefraud.io/fraudmodel"],
-                "colour": labels["ml.livefraud.io/colour"]})
+            register_target(
+                self.settings,
+                target,
+                process.url.removeprefix("http://"),
+                {
+                    "namespace": self.namespace,
+                    "fraudmodel": labels["ml.livefraud.io/fraudmodel"],
+                    "colour": labels["ml.livefraud.io/colour"],
+                },
+            )
             self._registered.add(target)
         tmp = self.service_map.with_suffix(".tmp")
         tmp.write_text(json.dumps(mapping))
@@ -204,13 +225,30 @@ class OperatorProcess:
 
     def start(self) -> OperatorProcess:
         self.starts += 1
-        argv = [str(LFD), "operator", "run", "-n", self.namespace, "--service-map", str(self.service_map),
-                "--prometheus-url", self.prometheus_url, "--metrics-port", "0", "--liveness", "",
-                "--interval", "1", "--log-format", "json"]
+        argv = [
+            str(LFD),
+            "operator",
+            "run",
+            "-n",
+            self.namespace,
+            "--service-map",
+            str(self.service_map),
+            "--prometheus-url",
+            self.prometheus_url,
+            "--metrics-port",
+            "0",
+            "--liveness",
+            "",
+            "--interval",
+            "1",
+            "--log-format",
+            "json",
+        ]
         with self.log.open("ab") as out:
             out.write(f"\n=== start {self.starts} ===\n".encode())
-            self.process = subprocess.Popen(argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         return self
 
     def kill(self) -> None:
@@ -272,17 +310,22 @@ class SelectorWatcher:
             pods = self.kubectl("get", "pods", "-n", self.namespace, "-o", "json")
             if services.returncode != 0 or pods.returncode != 0:
                 continue
-            selects = {s["metadata"]["name"]: s["spec"]["selector"].get("ml.livefraud.io/colour")
-                       for s in json.loads(services.stdout)["items"]}
+            selects = {
+                s["metadata"]["name"]: s["spec"]["selector"].get("ml.livefraud.io/colour")
+                for s in json.loads(services.stdout)["items"]
+            }
             if f"{self.name}-preview" in selects:
                 self.preview_colours.add(selects[f"{self.name}-preview"])
             colour = selects.get(self.name)
             if colour is None:
                 continue
             ready = sum(
-                1 for p in json.loads(pods.stdout)["items"]
+                1
+                for p in json.loads(pods.stdout)["items"]
                 if p["metadata"].get("labels", {}).get("ml.livefraud.io/colour") == colour
                 and not p["metadata"].get("deletionTimestamp")
-                and any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", []))
+                and any(
+                    c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", [])
+                )
             )
             self.samples.append((colour, ready))

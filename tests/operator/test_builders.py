@@ -29,13 +29,23 @@ def test_deployment_runs_lfd_serve_with_the_pinned_model() -> None:
     dep = build_deployment("fd", "green", SPEC, 2, 3, BuildContext(mlflow_tracking_uri="http://mlflow:5000"))
     container = dep["spec"]["template"]["spec"]["containers"][0]
     assert dep["metadata"]["name"] == "fd-green" and dep["spec"]["replicas"] == 3
-    assert container["args"] == ["lfd", "serve", "--model-uri", "models:/fraud-detector/3", "--http-port", "3000",
-                                 "--grpc-port", "8001"]
+    assert container["args"] == [
+        "lfd",
+        "serve",
+        "--model-uri",
+        "models:/fraud-detector/3",
+        "--http-port",
+        "3000",
+        "--grpc-port",
+        "8001",
+    ]
     assert {"name": "LFD_THRESHOLD", "value": "0.4"} in container["env"]
     assert {"name": "MLFLOW_TRACKING_URI", "value": "http://mlflow:5000"} in container["env"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
-    assert dep["spec"]["selector"]["matchLabels"] == {"ml.livefraud.io/fraudmodel": "fd",
-                                                      "ml.livefraud.io/colour": "green"}
+    assert dep["spec"]["selector"]["matchLabels"] == {
+        "ml.livefraud.io/fraudmodel": "fd",
+        "ml.livefraud.io/colour": "green",
+    }
     assert dep["metadata"]["annotations"]["ml.livefraud.io/revision"] == "2"
     assert container["resources"] == {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}}
 
@@ -68,8 +78,10 @@ def test_template_hash_changes_with_what_changes_scores_only() -> None:
 
 
 def _pod_slice(service: str, pods: list[tuple[str, bool]]) -> dict[str, Any]:
-    return {"metadata": {"labels": {"kubernetes.io/service-name": service}},
-            "endpoints": [{"targetRef": {"name": p}, "conditions": {"ready": r}} for p, r in pods]}
+    return {
+        "metadata": {"labels": {"kubernetes.io/service-name": service}},
+        "endpoints": [{"targetRef": {"name": p}, "conditions": {"ready": r}} for p, r in pods],
+    }
 
 
 @pytest.mark.unit
@@ -77,10 +89,17 @@ def test_observed_counts_ready_endpoints_per_colour_once() -> None:
     dep = build_deployment("fd", "blue", SPEC, 1, 2, BuildContext())
     dep["metadata"]["generation"] = 2
     dep["status"] = {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "readyReplicas": 2}
-    slices = [_pod_slice("fd", [("fd-blue-abc-1", True), ("fd-blue-abc-2", False)]),
-              _pod_slice("fd-preview", [("fd-blue-abc-1", True), ("fd-green-x-1", True)])]
-    observed = parse_observed("fd", [dep], [build_stable_service("fd", "blue", SPEC),
-                                            build_preview_service("fd", "green", SPEC)], slices, None)
+    slices = [
+        _pod_slice("fd", [("fd-blue-abc-1", True), ("fd-blue-abc-2", False)]),
+        _pod_slice("fd-preview", [("fd-blue-abc-1", True), ("fd-green-x-1", True)]),
+    ]
+    observed = parse_observed(
+        "fd",
+        [dep],
+        [build_stable_service("fd", "blue", SPEC), build_preview_service("fd", "green", SPEC)],
+        slices,
+        None,
+    )
     assert observed.colours["blue"].ready_endpoints == 1
     assert observed.colours["blue"].ready_for(template_hash(SPEC), 2)
     assert not observed.colours["green"].exists
@@ -88,12 +107,15 @@ def test_observed_counts_ready_endpoints_per_colour_once() -> None:
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("result", "problem"), [
-    ({"id": "a", "fraud_probability": 0.2, "decision": "legit"}, None),
-    ({"id": "a", "fraud_probability": 1.2, "decision": "legit"}, "not in [0, 1]"),
-    ({"id": "a", "fraud_probability": 0.2, "decision": "maybe"}, "not fraud/legit"),
-    ({"id": "b", "fraud_probability": 0.2, "decision": "legit"}, "result id"),
-])
+@pytest.mark.parametrize(
+    ("result", "problem"),
+    [
+        ({"id": "a", "fraud_probability": 0.2, "decision": "legit"}, None),
+        ({"id": "a", "fraud_probability": 1.2, "decision": "legit"}, "not in [0, 1]"),
+        ({"id": "a", "fraud_probability": 0.2, "decision": "maybe"}, "not fraud/legit"),
+        ({"id": "b", "fraud_probability": 0.2, "decision": "legit"}, "result id"),
+    ],
+)
 def test_smoke_checks_every_result(result: dict[str, Any], problem: str | None) -> None:
     found = smoke.check_results([{"id": "a"}], {"results": [result]})
     assert (found is None) if problem is None else (problem in str(found))
@@ -132,10 +154,14 @@ def test_requests_and_analysis_history() -> None:
 
 @pytest.mark.unit
 def test_plugin_rolls_back_to_the_previous_stable_revision() -> None:
-    status = {"activeRevision": 3, "revisions": [
-        {"revision": 1, "outcome": "Stable", "model": {"version": "1"}},
-        {"revision": 2, "outcome": "Failed", "model": {"version": "2"}},
-        {"revision": 3, "outcome": "Stable", "model": {"version": "3"}}]}
+    status = {
+        "activeRevision": 3,
+        "revisions": [
+            {"revision": 1, "outcome": "Stable", "model": {"version": "1"}},
+            {"revision": 2, "outcome": "Failed", "model": {"version": "2"}},
+            {"revision": 3, "outcome": "Stable", "model": {"version": "3"}},
+        ],
+    }
     assert previous_stable_revision(status) == 1
     with pytest.raises(PluginError, match="no earlier stable revision"):
         previous_stable_revision({"activeRevision": 1, "revisions": status["revisions"][:1]})

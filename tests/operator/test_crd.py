@@ -50,17 +50,21 @@ def test_committed_crd_is_generated_from_the_models() -> None:
 @pytest.mark.unit
 def test_every_spec_and_status_field_has_a_description() -> None:
     root = _schema()["properties"]
-    undocumented = [p for p, s in _walk(root["spec"], "spec") + _walk(root["status"], "status")
-                    if not s.get("description")]
+    undocumented = [
+        p for p, s in _walk(root["spec"], "spec") + _walk(root["status"], "status") if not s.get("description")
+    ]
     assert undocumented == []
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize("minimal", [
-    {"model": {"version": "3"}},
-    {"model": {"alias": "champion"}, "autoscaling": {"enabled": False}, "rollout": {"autoPromotion": False}},
-    {"model": {"uri": "runs:/abc/model"}, "rollout": {"prePromotionAnalysis": {"quality": {"tolerance": 0.1}}}},
-])
+@pytest.mark.parametrize(
+    "minimal",
+    [
+        {"model": {"version": "3"}},
+        {"model": {"alias": "champion"}, "autoscaling": {"enabled": False}, "rollout": {"autoPromotion": False}},
+        {"model": {"uri": "runs:/abc/model"}, "rollout": {"prePromotionAnalysis": {"quality": {"tolerance": 0.1}}}},
+    ],
+)
 def test_api_server_defaults_equal_pydantic_defaults(minimal: dict[str, Any]) -> None:
     defaulted_by_crd = _apply_defaults(_schema()["properties"]["spec"], minimal)
     assert defaulted_by_crd == dump(parse_spec(minimal))

@@ -44,18 +44,31 @@ def warm(thash: str, n: int = 2) -> ColourState:
     return ColourState(True, thash, n, n, n, n, True, 0)
 
 
-def observed(blue: ColourState = ABSENT, green: ColourState = ABSENT, stable: str | None = None,
-             preview: str | None = None) -> Observed:
-    return Observed(colours={"blue": blue, "green": green}, stable_selects=stable,  # type: ignore[arg-type]
-                    preview_selects=preview)  # type: ignore[arg-type]
+def observed(
+    blue: ColourState = ABSENT, green: ColourState = ABSENT, stable: str | None = None, preview: str | None = None
+) -> Observed:
+    return Observed(
+        colours={"blue": blue, "green": green},
+        stable_selects=stable,  # type: ignore[arg-type]
+        preview_selects=preview,
+    )  # type: ignore[arg-type]
 
 
 def steady_v1(**extra: Any) -> FraudModelStatus:
     """blue active with revision 1 (V1), stable."""
     status, _ = with_revision(FraudModelStatus(), V1, NOW - 100)
     status = status.model_copy(update={"revisions": [status.revisions[0].model_copy(update={"outcome": "Stable"})]})
-    return status.model_copy(update={"active_colour": "blue", "active_hash": H1, "active_revision": 1,
-                                     "stable_revision": 1, "phase": "Healthy", "current_step": "Healthy", **extra})
+    return status.model_copy(
+        update={
+            "active_colour": "blue",
+            "active_hash": H1,
+            "active_revision": 1,
+            "stable_revision": 1,
+            "phase": "Healthy",
+            "current_step": "Healthy",
+            **extra,
+        }
+    )
 
 
 def rolling_v2(**extra: Any) -> FraudModelStatus:
@@ -69,9 +82,15 @@ def run(kind: str, thash: str, result: str, message: str = "m") -> AnalysisRun:
 
 def switched_to_green(**extra: Any) -> FraudModelStatus:
     fields: dict[str, Any] = {
-        "active_colour": "green", "active_hash": H2, "active_revision": 2, "previous_colour": "blue",
-        "previous_hash": H1, "switched_at": iso(NOW - 60), "post_analysis_pending": True,
-        "scale_down_at": iso(NOW + 30)}
+        "active_colour": "green",
+        "active_hash": H2,
+        "active_revision": 2,
+        "previous_colour": "blue",
+        "previous_hash": H1,
+        "switched_at": iso(NOW - 60),
+        "post_analysis_pending": True,
+        "scale_down_at": iso(NOW + 30),
+    }
     return rolling_v2(**{**fields, **extra})
 
 
@@ -91,103 +110,264 @@ class Case:
 
 
 CASES = [
-    Case("new object deploys blue and waits", V1, observed(), FraudModelStatus(), "Progressing", "WaitingForReady",
-         expect_steps=(EnsureDeployment("blue", V1, 1, 2), EnsureService("preview", "blue")),
-         forbid_steps=(EnsureService("stable", "blue"),), expect_status={"active_colour": None}),
-    Case("blue ready: stable selects blue, Healthy", V1, observed(ready(H1), preview="blue"),
-         with_revision(FraudModelStatus(), V1, NOW)[0], "Healthy", "Healthy",
-         expect_steps=(EnsureService("stable", "blue"), EnsureHPA("blue")),
-         expect_status={"active_colour": "blue", "stable_revision": 1, "active_version": "1"},
-         events=("SwitchService",)),
-    Case("steady state keeps everything, touches nothing new", V1, observed(ready(H1), stable="blue", preview="blue"),
-         steady_v1(), "Healthy", "Healthy",
-         expect_steps=(EnsureService("stable", "blue"), EnsureService("preview", "blue")),
-         forbid_steps=(ScaleDeployment("green", 0),)),
-    Case("new version deploys green at preview size", V2, observed(ready(H1), stable="blue", preview="blue"),
-         steady_v1(), "Progressing", "WaitingForPreview",
-         expect_steps=(EnsureDeployment("green", V2, 2, 1), EnsureService("preview", "green"),
-                       EnsureService("stable", "blue")),
-         expect_status={"preview_colour": "green", "preview_revision": 2}),
-    Case("green ready: pre-promotion analysis announced first", V2,
-         observed(ready(H1), ready(H2, 1), "blue", "green"), rolling_v2(current_step="WaitingForPreview"),
-         "Progressing", "PrePromotionAnalysis", forbid_steps=(RunAnalysis("pre", "green", "blue", H2),),
-         events=("PrePromotionAnalysis",)),
-    Case("announced pre-promotion analysis runs", V2, observed(ready(H1), ready(H2, 1), "blue", "green"),
-         rolling_v2(current_step="PrePromotionAnalysis"), "Progressing", "PrePromotionAnalysis",
-         expect_steps=(RunAnalysis("pre", "green", "blue", H2),), forbid_steps=(EnsureService("stable", "green"),)),
-    Case("analysis passed: scale green to full first", V2, observed(ready(H1), ready(H2, 1), "blue", "green"),
-         rolling_v2(analysis=[run("pre", H2, "Passed")]), "Progressing", "ScalingUp",
-         expect_steps=(EnsureDeployment("green", V2, 2, 2),), forbid_steps=(EnsureService("stable", "green"),)),
-    Case("green full and ready: switch", V2, observed(ready(H1), ready(H2), "blue", "green"),
-         rolling_v2(analysis=[run("pre", H2, "Passed")]), "Progressing", "PostPromotionAnalysis",
-         expect_steps=(EnsureService("stable", "green"), EnsureHPA("green")),
-         expect_status={"active_colour": "green", "previous_colour": "blue", "post_analysis_pending": True},
-         events=("SwitchService",)),
-    Case("analysis failed: not promoted, Degraded", V2, observed(ready(H1), ready(H2, 1), "blue", "green"),
-         rolling_v2(analysis=[run("pre", H2, "Failed", "PR-AUC 0.01 < 0.70")]), "Degraded", "AnalysisFailed",
-         expect_steps=(ScaleDeployment("green", 0), EnsureService("preview", "blue")),
-         forbid_steps=(EnsureService("stable", "green"), EnsureService("preview", "green")),
-         expect_status={"halted_hash": H2, "active_colour": "blue"}, events=("AnalysisFailed",)),
-    Case("halted revision stays halted", V2, observed(ready(H1), pending(H2, 0), "blue", "blue"),
-         rolling_v2(halted_hash=H2, halted_reason="AnalysisFailed"), "Degraded", "AnalysisFailed",
-         forbid_steps=(RunAnalysis("pre", "green", "blue", H2),)),
-    Case("retry annotation clears the halt", V2, observed(ready(H1), ABSENT, "blue", "blue"),
-         rolling_v2(halted_hash=H2, halted_reason="AnalysisFailed"), "Progressing", "WaitingForPreview",
-         expect_steps=(ClearAnnotations(("ml.livefraud.io/retry",)),), requests=Requests(retry=True)),
-    Case("autoPromotion false pauses after analysis",
-         V2.model_copy(update={"rollout": V2.rollout.model_copy(update={"auto_promotion": False})}),
-         observed(ready(H1), ready(H2, 1), "blue", "green"), rolling_v2(analysis=[run("pre", H2, "Passed")]),
-         "Paused", "PausedForPromotion", forbid_steps=(EnsureService("stable", "green"),)),
-    Case("promote request resumes the paused rollout",
-         V2.model_copy(update={"rollout": V2.rollout.model_copy(update={"auto_promotion": False})}),
-         observed(ready(H1), ready(H2), "blue", "green"), rolling_v2(analysis=[run("pre", H2, "Passed")]),
-         "Progressing", "PostPromotionAnalysis", expect_steps=(EnsureService("stable", "green"),),
-         expect_status={"promoted_hash": H2}, requests=Requests(promote=True)),
-    Case("spec.paused holds the rollout", V2.model_copy(update={"paused": True}),
-         observed(ready(H1), stable="blue", preview="blue"), steady_v1(), "Paused", "Paused",
-         forbid_steps=(EnsureDeployment("green", V2, 2, 1),)),
-    Case("abort: back to stable, Degraded", V2, observed(ready(H1), ready(H2, 1), "blue", "green"),
-         rolling_v2(), "Degraded", "Aborted", expect_steps=(ScaleDeployment("green", 0), EnsureService(
-             "preview", "blue")), expect_status={"halted_reason": "Aborted"}, events=("RolloutAborted",),
-         requests=Requests(abort=True)),
-    Case("post-promotion waits for its delay", V2, observed(ready(H1), ready(H2), "green", "green"),
-         switched_to_green(switched_at=iso(NOW - 5)), "Progressing", "PostPromotionAnalysis",
-         forbid_steps=(RunAnalysis("post", "green", "green", H2),)),
-    Case("post-promotion analysis runs after the delay", V2, observed(ready(H1), ready(H2), "green", "green"),
-         switched_to_green(), "Progressing", "PostPromotionAnalysis",
-         expect_steps=(RunAnalysis("post", "green", "green", H2),)),
-    Case("post-promotion passed: stable, old colour warm", V2, observed(ready(H1), ready(H2), "green", "green"),
-         switched_to_green(analysis=[run("post", H2, "Passed")]), "Healthy", "Healthy",
-         forbid_steps=(ScaleDeployment("blue", 0),), expect_status={"stable_revision": 2,
-                                                                    "post_analysis_pending": False},
-         events=("RolloutCompleted",)),
-    Case("post-promotion failed: switch back to blue", V2, observed(warm(H1), ready(H2), "green", "green"),
-         switched_to_green(analysis=[run("post", H2, "Failed", "p99 0.4s > 0.25s")]), "Degraded", "RolledBack",
-         expect_steps=(EnsureService("stable", "blue"), ScaleDeployment("green", 0)),
-         expect_status={"active_colour": "blue", "active_hash": H1, "halted_hash": H2}, events=("RolledBack",)),
-    Case("inconclusive post analysis retries until timeout", V2, observed(ready(H1), ready(H2), "green", "green"),
-         switched_to_green(analysis=[run("post", H2, "Inconclusive")]), "Progressing", "PostPromotionAnalysis",
-         expect_steps=(RunAnalysis("post", "green", "green", H2),)),
-    Case("old colour scaled down after the delay", V2, observed(ready(H1), ready(H2), "green", "green"),
-         switched_to_green(post_analysis_pending=False, scale_down_at=iso(NOW - 1)), "Healthy", "Healthy",
-         expect_steps=(ScaleDeployment("blue", 0),), expect_status={"previous_colour": None}),
-    Case("rollback to the warm colour: preview selects it first", V1,
-         observed(warm(H1), ready(H2), "green", "green"), switched_to_green(post_analysis_pending=False),
-         "Progressing", "ScalingUp", expect_steps=(EnsureService("preview", "blue"),),
-         forbid_steps=(EnsureService("stable", "blue"),)),
-    Case("post-promotion failed without a warm colour: stay, Degraded", V2,
-         observed(pending(H1, 0), ready(H2), "green", "green"),
-         switched_to_green(analysis=[run("post", H2, "Failed", "p99")]), "Degraded", "PostPromotionAnalysis",
-         forbid_steps=(EnsureService("stable", "blue"),)),
-    Case("rollback to the warm colour switches at once", V1, observed(ready(H1), ready(H2), "green", "blue"),
-         switched_to_green(post_analysis_pending=False), "Healthy", "Healthy",
-         expect_steps=(EnsureService("stable", "blue"),),
-         forbid_steps=(RunAnalysis("pre", "blue", "green", H1),),
-         expect_status={"active_colour": "blue", "previous_colour": "green"}, events=("SwitchService",)),
-    Case("rollback to a cold stable revision redeploys without analysis", V1,
-         observed(pending(H2, 0), ready(H2), "green", "green"),
-         switched_to_green(post_analysis_pending=False, previous_colour=None, previous_hash=None),
-         "Progressing", "WaitingForPreview", expect_steps=(EnsureDeployment("blue", V1, 1, 1),)),
+    Case(
+        "new object deploys blue and waits",
+        V1,
+        observed(),
+        FraudModelStatus(),
+        "Progressing",
+        "WaitingForReady",
+        expect_steps=(EnsureDeployment("blue", V1, 1, 2), EnsureService("preview", "blue")),
+        forbid_steps=(EnsureService("stable", "blue"),),
+        expect_status={"active_colour": None},
+    ),
+    Case(
+        "blue ready: stable selects blue, Healthy",
+        V1,
+        observed(ready(H1), preview="blue"),
+        with_revision(FraudModelStatus(), V1, NOW)[0],
+        "Healthy",
+        "Healthy",
+        expect_steps=(EnsureService("stable", "blue"), EnsureHPA("blue")),
+        expect_status={"active_colour": "blue", "stable_revision": 1, "active_version": "1"},
+        events=("SwitchService",),
+    ),
+    Case(
+        "steady state keeps everything, touches nothing new",
+        V1,
+        observed(ready(H1), stable="blue", preview="blue"),
+        steady_v1(),
+        "Healthy",
+        "Healthy",
+        expect_steps=(EnsureService("stable", "blue"), EnsureService("preview", "blue")),
+        forbid_steps=(ScaleDeployment("green", 0),),
+    ),
+    Case(
+        "new version deploys green at preview size",
+        V2,
+        observed(ready(H1), stable="blue", preview="blue"),
+        steady_v1(),
+        "Progressing",
+        "WaitingForPreview",
+        expect_steps=(
+            EnsureDeployment("green", V2, 2, 1),
+            EnsureService("preview", "green"),
+            EnsureService("stable", "blue"),
+        ),
+        expect_status={"preview_colour": "green", "preview_revision": 2},
+    ),
+    Case(
+        "green ready: pre-promotion analysis announced first",
+        V2,
+        observed(ready(H1), ready(H2, 1), "blue", "green"),
+        rolling_v2(current_step="WaitingForPreview"),
+        "Progressing",
+        "PrePromotionAnalysis",
+        forbid_steps=(RunAnalysis("pre", "green", "blue", H2),),
+        events=("PrePromotionAnalysis",),
+    ),
+    Case(
+        "announced pre-promotion analysis runs",
+        V2,
+        observed(ready(H1), ready(H2, 1), "blue", "green"),
+        rolling_v2(current_step="PrePromotionAnalysis"),
+        "Progressing",
+        "PrePromotionAnalysis",
+        expect_steps=(RunAnalysis("pre", "green", "blue", H2),),
+        forbid_steps=(EnsureService("stable", "green"),),
+    ),
+    Case(
+        "analysis passed: scale green to full first",
+        V2,
+        observed(ready(H1), ready(H2, 1), "blue", "green"),
+        rolling_v2(analysis=[run("pre", H2, "Passed")]),
+        "Progressing",
+        "ScalingUp",
+        expect_steps=(EnsureDeployment("green", V2, 2, 2),),
+        forbid_steps=(EnsureService("stable", "green"),),
+    ),
+    Case(
+        "green full and ready: switch",
+        V2,
+        observed(ready(H1), ready(H2), "blue", "green"),
+        rolling_v2(analysis=[run("pre", H2, "Passed")]),
+        "Progressing",
+        "PostPromotionAnalysis",
+        expect_steps=(EnsureService("stable", "green"), EnsureHPA("green")),
+        expect_status={"active_colour": "green", "previous_colour": "blue", "post_analysis_pending": True},
+        events=("SwitchService",),
+    ),
+    Case(
+        "analysis failed: not promoted, Degraded",
+        V2,
+        observed(ready(H1), ready(H2, 1), "blue", "green"),
+        rolling_v2(analysis=[run("pre", H2, "Failed", "PR-AUC 0.01 < 0.70")]),
+        "Degraded",
+        "AnalysisFailed",
+        expect_steps=(ScaleDeployment("green", 0), EnsureService("preview", "blue")),
+        forbid_steps=(EnsureService("stable", "green"), EnsureService("preview", "green")),
+        expect_status={"halted_hash": H2, "active_colour": "blue"},
+        events=("AnalysisFailed",),
+    ),
+    Case(
+        "halted revision stays halted",
+        V2,
+        observed(ready(H1), pending(H2, 0), "blue", "blue"),
+        rolling_v2(halted_hash=H2, halted_reason="AnalysisFailed"),
+        "Degraded",
+        "AnalysisFailed",
+        forbid_steps=(RunAnalysis("pre", "green", "blue", H2),),
+    ),
+    Case(
+        "retry annotation clears the halt",
+        V2,
+        observed(ready(H1), ABSENT, "blue", "blue"),
+        rolling_v2(halted_hash=H2, halted_reason="AnalysisFailed"),
+        "Progressing",
+        "WaitingForPreview",
+        expect_steps=(ClearAnnotations(("ml.livefraud.io/retry",)),),
+        requests=Requests(retry=True),
+    ),
+    Case(
+        "autoPromotion false pauses after analysis",
+        V2.model_copy(update={"rollout": V2.rollout.model_copy(update={"auto_promotion": False})}),
+        observed(ready(H1), ready(H2, 1), "blue", "green"),
+        rolling_v2(analysis=[run("pre", H2, "Passed")]),
+        "Paused",
+        "PausedForPromotion",
+        forbid_steps=(EnsureService("stable", "green"),),
+    ),
+    Case(
+        "promote request resumes the paused rollout",
+        V2.model_copy(update={"rollout": V2.rollout.model_copy(update={"auto_promotion": False})}),
+        observed(ready(H1), ready(H2), "blue", "green"),
+        rolling_v2(analysis=[run("pre", H2, "Passed")]),
+        "Progressing",
+        "PostPromotionAnalysis",
+        expect_steps=(EnsureService("stable", "green"),),
+        expect_status={"promoted_hash": H2},
+        requests=Requests(promote=True),
+    ),
+    Case(
+        "spec.paused holds the rollout",
+        V2.model_copy(update={"paused": True}),
+        observed(ready(H1), stable="blue", preview="blue"),
+        steady_v1(),
+        "Paused",
+        "Paused",
+        forbid_steps=(EnsureDeployment("green", V2, 2, 1),),
+    ),
+    Case(
+        "abort: back to stable, Degraded",
+        V2,
+        observed(ready(H1), ready(H2, 1), "blue", "green"),
+        rolling_v2(),
+        "Degraded",
+        "Aborted",
+        expect_steps=(ScaleDeployment("green", 0), EnsureService("preview", "blue")),
+        expect_status={"halted_reason": "Aborted"},
+        events=("RolloutAborted",),
+        requests=Requests(abort=True),
+    ),
+    Case(
+        "post-promotion waits for its delay",
+        V2,
+        observed(ready(H1), ready(H2), "green", "green"),
+        switched_to_green(switched_at=iso(NOW - 5)),
+        "Progressing",
+        "PostPromotionAnalysis",
+        forbid_steps=(RunAnalysis("post", "green", "green", H2),),
+    ),
+    Case(
+        "post-promotion analysis runs after the delay",
+        V2,
+        observed(ready(H1), ready(H2), "green", "green"),
+        switched_to_green(),
+        "Progressing",
+        "PostPromotionAnalysis",
+        expect_steps=(RunAnalysis("post", "green", "green", H2),),
+    ),
+    Case(
+        "post-promotion passed: stable, old colour warm",
+        V2,
+        observed(ready(H1), ready(H2), "green", "green"),
+        switched_to_green(analysis=[run("post", H2, "Passed")]),
+        "Healthy",
+        "Healthy",
+        forbid_steps=(ScaleDeployment("blue", 0),),
+        expect_status={"stable_revision": 2, "post_analysis_pending": False},
+        events=("RolloutCompleted",),
+    ),
+    Case(
+        "post-promotion failed: switch back to blue",
+        V2,
+        observed(warm(H1), ready(H2), "green", "green"),
+        switched_to_green(analysis=[run("post", H2, "Failed", "p99 0.4s > 0.25s")]),
+        "Degraded",
+        "RolledBack",
+        expect_steps=(EnsureService("stable", "blue"), ScaleDeployment("green", 0)),
+        expect_status={"active_colour": "blue", "active_hash": H1, "halted_hash": H2},
+        events=("RolledBack",),
+    ),
+    Case(
+        "inconclusive post analysis retries until timeout",
+        V2,
+        observed(ready(H1), ready(H2), "green", "green"),
+        switched_to_green(analysis=[run("post", H2, "Inconclusive")]),
+        "Progressing",
+        "PostPromotionAnalysis",
+        expect_steps=(RunAnalysis("post", "green", "green", H2),),
+    ),
+    Case(
+        "old colour scaled down after the delay",
+        V2,
+        observed(ready(H1), ready(H2), "green", "green"),
+        switched_to_green(post_analysis_pending=False, scale_down_at=iso(NOW - 1)),
+        "Healthy",
+        "Healthy",
+        expect_steps=(ScaleDeployment("blue", 0),),
+        expect_status={"previous_colour": None},
+    ),
+    Case(
+        "rollback to the warm colour: preview selects it first",
+        V1,
+        observed(warm(H1), ready(H2), "green", "green"),
+        switched_to_green(post_analysis_pending=False),
+        "Progressing",
+        "ScalingUp",
+        expect_steps=(EnsureService("preview", "blue"),),
+        forbid_steps=(EnsureService("stable", "blue"),),
+    ),
+    Case(
+        "post-promotion failed without a warm colour: stay, Degraded",
+        V2,
+        observed(pending(H1, 0), ready(H2), "green", "green"),
+        switched_to_green(analysis=[run("post", H2, "Failed", "p99")]),
+        "Degraded",
+        "PostPromotionAnalysis",
+        forbid_steps=(EnsureService("stable", "blue"),),
+    ),
+    Case(
+        "rollback to the warm colour switches at once",
+        V1,
+        observed(ready(H1), ready(H2), "green", "blue"),
+        switched_to_green(post_analysis_pending=False),
+        "Healthy",
+        "Healthy",
+        expect_steps=(EnsureService("stable", "blue"),),
+        forbid_steps=(RunAnalysis("pre", "blue", "green", H1),),
+        expect_status={"active_colour": "blue", "previous_colour": "green"},
+        events=("SwitchService",),
+    ),
+    Case(
+        "rollback to a cold stable revision redeploys without analysis",
+        V1,
+        observed(pending(H2, 0), ready(H2), "green", "green"),
+        switched_to_green(post_analysis_pending=False, previous_colour=None, previous_hash=None),
+        "Progressing",
+        "WaitingForPreview",
+        expect_steps=(EnsureDeployment("blue", V1, 1, 1),),
+    ),
 ]
 
 
@@ -215,8 +395,9 @@ def test_decide_transition(case: Case) -> None:
 
 @pytest.mark.unit
 def test_rollback_annotation_patches_spec_and_writes_no_status() -> None:
-    plan = decide(V2, observed(ready(H1), ready(H2), "green", "green"), switched_to_green(), Requests(rollback="1"),
-                  3, NOW)
+    plan = decide(
+        V2, observed(ready(H1), ready(H2), "green", "green"), switched_to_green(), Requests(rollback="1"), 3, NOW
+    )
     assert plan.status is None
     patch = next(s for s in plan.steps if isinstance(s, PatchSpec)).patch
     assert patch["spec"]["model"]["version"] == "1"
@@ -240,8 +421,14 @@ def test_switch_never_targets_a_colour_without_ready_endpoints() -> None:
 
 @pytest.mark.unit
 def test_conditions_follow_the_phase() -> None:
-    plan = decide(V2, observed(ready(H1), ready(H2, 1), "blue", "green"),
-                  rolling_v2(analysis=[run("pre", H2, "Failed")]), Requests(), 3, NOW)
+    plan = decide(
+        V2,
+        observed(ready(H1), ready(H2, 1), "blue", "green"),
+        rolling_v2(analysis=[run("pre", H2, "Failed")]),
+        Requests(),
+        3,
+        NOW,
+    )
     assert plan.status is not None
     by_type = {c.type: c.status for c in plan.status.conditions}
     assert by_type == {"Available": "True", "Progressing": "False", "Degraded": "True", "Paused": "False"}

@@ -19,8 +19,13 @@ PLUGIN = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kubectl-fraudm
 def plugin(kubernetes: Any, namespace: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`kubectl fraudmodel ...` exactly as a user runs it: kubectl finds the plugin on PATH."""
     env = {**kubernetes.env, "PATH": f"{PLUGIN.parent}:{kubernetes.env['PATH']}"}
-    return subprocess.run([str(kubernetes.kubectl), "fraudmodel", "-n", namespace, *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [str(kubernetes.kubectl), "fraudmodel", "-n", namespace, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def two_revisions(fraudmodels: FraudModels, simulator: PodSimulator, **spec: Any) -> None:
@@ -29,14 +34,17 @@ def two_revisions(fraudmodels: FraudModels, simulator: PodSimulator, **spec: Any
     fraudmodels.wait(healthy_on("blue", 1), "blue Healthy", timeout=120)
     simulator.traffic = True
     fraudmodels.set_model("good-v2")
-    fraudmodels.wait(lambda s: healthy_on("green", 2)(s) and s.get("stableRevision") == 2, "green stable",
-                     timeout=240)
+    fraudmodels.wait(lambda s: healthy_on("green", 2)(s) and s.get("stableRevision") == 2, "green stable", timeout=240)
 
 
 @pytest.mark.e2e
-def test_rollback_by_plugin_annotation_and_patch(kubernetes: Any, fraudmodels: FraudModels,
-                                                 operator: OperatorProcess, simulator: PodSimulator,
-                                                 watcher: SelectorWatcher) -> None:
+def test_rollback_by_plugin_annotation_and_patch(
+    kubernetes: Any,
+    fraudmodels: FraudModels,
+    operator: OperatorProcess,
+    simulator: PodSimulator,
+    watcher: SelectorWatcher,
+) -> None:
     two_revisions(fraudmodels, simulator, **fast(scale_down_delay=600))
     # When `kubectl fraudmodel rollback` (default: previous stable revision) while blue is still warm
     result = plugin(kubernetes, fraudmodels.namespace, "rollback", "fm", "--wait", "--timeout", "60")
@@ -47,8 +55,9 @@ def test_rollback_by_plugin_annotation_and_patch(kubernetes: Any, fraudmodels: F
     assert fraudmodels.selector_colour("fm") == "blue" and status["activeRevision"] == 1
     assert sum(1 for r in status["analysis"] if r["kind"] == "pre") == 1, "a rollback runs no new analysis"
     # When plain kubectl annotate asks for revision 2 (green, now the warm one)
-    fraudmodels.kubectl("annotate", "fraudmodel", "fm", "-n", fraudmodels.namespace,
-                        "ml.livefraud.io/rollback=2", check=True)
+    fraudmodels.kubectl(
+        "annotate", "fraudmodel", "fm", "-n", fraudmodels.namespace, "ml.livefraud.io/rollback=2", check=True
+    )
     fraudmodels.wait(healthy_on("green", 2), "annotation rollback to green", timeout=60)
     annotations = fraudmodels.get()["metadata"].get("annotations", {})
     assert "ml.livefraud.io/rollback" not in annotations, "the operator removes a handled request"
@@ -66,8 +75,13 @@ def test_rollback_by_plugin_annotation_and_patch(kubernetes: Any, fraudmodels: F
 
 
 @pytest.mark.e2e
-def test_pause_then_promote_and_abort(kubernetes: Any, fraudmodels: FraudModels, operator: OperatorProcess,
-                                      simulator: PodSimulator, watcher: SelectorWatcher) -> None:
+def test_pause_then_promote_and_abort(
+    kubernetes: Any,
+    fraudmodels: FraudModels,
+    operator: OperatorProcess,
+    simulator: PodSimulator,
+    watcher: SelectorWatcher,
+) -> None:
     # Given blue on good-v1 with autoPromotion off
     fraudmodels.apply("good-v1", **fast(autoPromotion=False))
     fraudmodels.wait(healthy_on("blue", 1), "blue Healthy", timeout=120)
@@ -94,8 +108,9 @@ def test_pause_then_promote_and_abort(kubernetes: Any, fraudmodels: FraudModels,
 
 
 @pytest.mark.e2e
-def test_operator_killed_at_each_step_converges(fraudmodels: FraudModels, operator: OperatorProcess,
-                                                simulator: PodSimulator, watcher: SelectorWatcher) -> None:
+def test_operator_killed_at_each_step_converges(
+    fraudmodels: FraudModels, operator: OperatorProcess, simulator: PodSimulator, watcher: SelectorWatcher
+) -> None:
     # Given blue on good-v1, autoPromotion off (so one step waits for us)
     fraudmodels.apply("good-v1", **fast(autoPromotion=False))
     fraudmodels.wait(healthy_on("blue", 1), "blue Healthy", timeout=120)
@@ -105,15 +120,17 @@ def test_operator_killed_at_each_step_converges(fraudmodels: FraudModels, operat
     killed_at: list[str] = []
     for step in ("PrePromotionAnalysis", "PausedForPromotion", "PostPromotionAnalysis"):
         if step == "PostPromotionAnalysis":
-            fraudmodels.kubectl("annotate", "fraudmodel", "fm", "-n", fraudmodels.namespace,
-                                "ml.livefraud.io/promote=true", check=True)
+            fraudmodels.kubectl(
+                "annotate", "fraudmodel", "fm", "-n", fraudmodels.namespace, "ml.livefraud.io/promote=true", check=True
+            )
         fraudmodels.wait(lambda s, step=step: s.get("currentStep") == step, step, timeout=180)
         operator.kill()
         killed_at.append(step)
         operator.start()
     # Then the rollout converges to green, stable, with blue scaled down after its delay
-    status = fraudmodels.wait(lambda s: healthy_on("green", 2)(s) and s.get("stableRevision") == 2,
-                              "green stable after restarts", timeout=240)
+    status = fraudmodels.wait(
+        lambda s: healthy_on("green", 2)(s) and s.get("stableRevision") == 2, "green stable after restarts", timeout=240
+    )
     assert killed_at == ["PrePromotionAnalysis", "PausedForPromotion", "PostPromotionAnalysis"]
     assert operator.starts == 4
     verdicts = {r["kind"]: r["result"] for r in status["analysis"]}
@@ -128,23 +145,43 @@ def test_operator_killed_at_each_step_converges(fraudmodels: FraudModels, operat
 INVALID = [
     ("missing model", {}, "spec.model: Required value"),
     ("negative replicas", {"model": {"version": "1"}, "replicas": -1}, "spec.replicas"),
-    ("min > max", {"model": {"version": "1"}, "autoscaling": {"minReplicas": 5, "maxReplicas": 2}},
-     "minReplicas must be <= maxReplicas"),
-    ("unknown strategy", {"model": {"version": "1"}, "rollout": {"strategy": "Canary"}},
-     'spec.rollout.strategy: Unsupported value: "Canary"'),
-    ("two model references", {"model": {"version": "1", "alias": "champion"}},
-     "set exactly one of version, alias or uri"),
-    ("alert-rate bounds crossed", {"model": {"version": "1"}, "rollout": {"prePromotionAnalysis": {
-        "quality": {"minAlertRate": 0.5, "maxAlertRate": 0.1}}}}, "minAlertRate must be <= maxAlertRate"),
+    (
+        "min > max",
+        {"model": {"version": "1"}, "autoscaling": {"minReplicas": 5, "maxReplicas": 2}},
+        "minReplicas must be <= maxReplicas",
+    ),
+    (
+        "unknown strategy",
+        {"model": {"version": "1"}, "rollout": {"strategy": "Canary"}},
+        'spec.rollout.strategy: Unsupported value: "Canary"',
+    ),
+    (
+        "two model references",
+        {"model": {"version": "1", "alias": "champion"}},
+        "set exactly one of version, alias or uri",
+    ),
+    (
+        "alert-rate bounds crossed",
+        {
+            "model": {"version": "1"},
+            "rollout": {"prePromotionAnalysis": {"quality": {"minAlertRate": 0.5, "maxAlertRate": 0.1}}},
+        },
+        "minAlertRate must be <= maxAlertRate",
+    ),
 ]
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize(("case", "spec", "expected"), INVALID, ids=[c[0] for c in INVALID])
-def test_invalid_fraudmodels_are_refused_naming_the_field(fraudmodels: FraudModels, case: str,
-                                                          spec: dict[str, Any], expected: str) -> None:
-    manifest = {"apiVersion": "ml.livefraud.io/v1alpha1", "kind": "FraudModel",
-                "metadata": {"name": "bad-spec", "namespace": fraudmodels.namespace}, "spec": spec}
+def test_invalid_fraudmodels_are_refused_naming_the_field(
+    fraudmodels: FraudModels, case: str, spec: dict[str, Any], expected: str
+) -> None:
+    manifest = {
+        "apiVersion": "ml.livefraud.io/v1alpha1",
+        "kind": "FraudModel",
+        "metadata": {"name": "bad-spec", "namespace": fraudmodels.namespace},
+        "spec": spec,
+    }
     result = fraudmodels.kubectl("apply", "-f", "-", input_text=json.dumps(manifest))
     assert result.returncode != 0, f"{case} was accepted"
     assert expected in result.stderr, result.stderr

@@ -17,14 +17,28 @@ Status = dict[str, Any]
 
 
 def fast(p99_seconds: float = 2.0, scale_down_delay: int = 8, **rollout: Any) -> dict[str, Any]:
-    return {"rollout": {"scaleDownDelaySeconds": scale_down_delay, "postPromotionAnalysis": {
-        "delaySeconds": 4, "windowSeconds": 20, "minRequests": 5, "maxP99LatencySeconds": p99_seconds}, **rollout}}
+    return {
+        "rollout": {
+            "scaleDownDelaySeconds": scale_down_delay,
+            "postPromotionAnalysis": {
+                "delaySeconds": 4,
+                "windowSeconds": 20,
+                "minRequests": 5,
+                "maxP99LatencySeconds": p99_seconds,
+            },
+            **rollout,
+        }
+    }
 
 
 def healthy_on(colour: str, revision: int | None = None) -> Callable[[Status], bool]:
     def check(status: Status) -> bool:
-        return status.get("phase") == "Healthy" and status.get("activeColour") == colour and (
-            revision is None or status.get("activeRevision") == revision)
+        return (
+            status.get("phase") == "Healthy"
+            and status.get("activeColour") == colour
+            and (revision is None or status.get("activeRevision") == revision)
+        )
+
     return check
 
 
@@ -49,8 +63,9 @@ def test_create_makes_blue_active_and_healthy(fraudmodels: FraudModels, operator
 
 
 @pytest.mark.e2e
-def test_good_version_rolls_out_blue_green(fraudmodels: FraudModels, operator: OperatorProcess,
-                                           simulator: PodSimulator, watcher: SelectorWatcher) -> None:
+def test_good_version_rolls_out_blue_green(
+    fraudmodels: FraudModels, operator: OperatorProcess, simulator: PodSimulator, watcher: SelectorWatcher
+) -> None:
     # Given blue serving good-v1 with live traffic
     fraudmodels.apply("good-v1", **fast())
     fraudmodels.wait(healthy_on("blue"), "blue Healthy", timeout=120)
@@ -72,15 +87,22 @@ def test_good_version_rolls_out_blue_green(fraudmodels: FraudModels, operator: O
     assert "green" in watcher.preview_colours
     assert watcher.violations == [], f"{len(watcher.violations)} of {len(watcher.samples)} samples"
     reasons = fraudmodels.events()
-    for reason in ("WaitingForPreview", "PrePromotionAnalysis", "AnalysisPassed", "SwitchService",
-                   "RolloutCompleted", "ScaleDown"):
+    for reason in (
+        "WaitingForPreview",
+        "PrePromotionAnalysis",
+        "AnalysisPassed",
+        "SwitchService",
+        "RolloutCompleted",
+        "ScaleDown",
+    ):
         assert reason in reasons, reason
     assert simulator.errors == []
 
 
 @pytest.mark.e2e
-def test_bad_model_is_not_promoted(fraudmodels: FraudModels, operator: OperatorProcess,
-                                   watcher: SelectorWatcher) -> None:
+def test_bad_model_is_not_promoted(
+    fraudmodels: FraudModels, operator: OperatorProcess, watcher: SelectorWatcher
+) -> None:
     # Given blue serving good-v1
     fraudmodels.apply("good-v1", **fast())
     fraudmodels.wait(healthy_on("blue"), "blue Healthy", timeout=120)
@@ -99,8 +121,9 @@ def test_bad_model_is_not_promoted(fraudmodels: FraudModels, operator: OperatorP
 
 
 @pytest.mark.e2e
-def test_post_promotion_slo_failure_switches_back(fraudmodels: FraudModels, operator: OperatorProcess,
-                                                  simulator: PodSimulator, watcher: SelectorWatcher) -> None:
+def test_post_promotion_slo_failure_switches_back(
+    fraudmodels: FraudModels, operator: OperatorProcess, simulator: PodSimulator, watcher: SelectorWatcher
+) -> None:
     # Given blue serving good-v1 with live traffic and a p99 SLO of 0.1 ms no real service can meet
     fraudmodels.apply("good-v1", **fast(p99_seconds=0.0001))
     fraudmodels.wait(healthy_on("blue"), "blue Healthy", timeout=120)
@@ -109,7 +132,11 @@ def test_post_promotion_slo_failure_switches_back(fraudmodels: FraudModels, oper
     fraudmodels.set_model("good-v2")
     fraudmodels.wait(lambda s: s.get("activeColour") == "green", "switched to green", timeout=180)
     # Then the SLO check fails and the operator switches back to blue by itself
-    status = fraudmodels.wait(lambda s: s.get("currentStep") == "RolledBack", f"RolledBack ({simulator.errors[-3:]}, {simulator.requests_sent} sent)", timeout=120)
+    status = fraudmodels.wait(
+        lambda s: s.get("currentStep") == "RolledBack",
+        f"RolledBack ({simulator.errors[-3:]}, {simulator.requests_sent} sent)",
+        timeout=120,
+    )
     assert status["phase"] == "Degraded" and status["activeColour"] == "blue" and status["activeRevision"] == 1
     assert "p99 latency too high" in status["message"]
     assert fraudmodels.selector_colour("fm") == "blue"

@@ -40,8 +40,9 @@ def load_replay_set(path: str, sample_size: int, seed: int = 7) -> ReplaySet:
     labels = rows[LABEL_FIELD].to_numpy(dtype=np.int8)
     weights = np.where(labels == 1, 1.0, legit_weight)
     features = rows[list(FEATURES)].to_numpy(dtype=float)
-    records = [{"id": f"replay-{i}", **dict(zip(FEATURES, map(float, row), strict=True))}
-               for i, row in enumerate(features)]
+    records = [
+        {"id": f"replay-{i}", **dict(zip(FEATURES, map(float, row), strict=True))} for i, row in enumerate(features)
+    ]
     return ReplaySet(records, labels, weights)
 
 
@@ -59,7 +60,7 @@ def score(base_url: str, records: list[dict[str, Any]]) -> Scores:
     with httpx.Client(timeout=30.0) as client:
         for start in range(0, len(records), BATCH):
             try:
-                response = client.post(f"{base_url}/score", json={"transactions": records[start:start + BATCH]})
+                response = client.post(f"{base_url}/score", json={"transactions": records[start : start + BATCH]})
             except httpx.TransportError as e:
                 raise Unreachable(f"quality: {base_url} unreachable: {e}") from e
             if response.status_code != 200:
@@ -76,14 +77,22 @@ def weighted_pr_auc(labels: npt.NDArray[Any], probabilities: npt.NDArray[Any], w
     return float(average_precision_score(labels, probabilities, sample_weight=weights))
 
 
-def judge(replay: ReplaySet, candidate: Scores, champion: Scores, tolerance: float, min_alert_rate: float,
-          max_alert_rate: float) -> Verdict:
+def judge(
+    replay: ReplaySet,
+    candidate: Scores,
+    champion: Scores,
+    tolerance: float,
+    min_alert_rate: float,
+    max_alert_rate: float,
+) -> Verdict:
     """Pure verdict from two sets of scores of the same replay set."""
     new_auc = weighted_pr_auc(replay.labels, candidate.probabilities, replay.weights)
     old_auc = weighted_pr_auc(replay.labels, champion.probabilities, replay.weights)
     alert_rate = float(np.average(candidate.alerts, weights=replay.weights))
-    summary = (f"quality: weighted PR-AUC {new_auc:.3f} vs champion {old_auc:.3f} (tolerance {tolerance}), "
-               f"alert rate {alert_rate:.4f} (bounds {min_alert_rate}-{max_alert_rate}), {len(replay.labels)} rows")
+    summary = (
+        f"quality: weighted PR-AUC {new_auc:.3f} vs champion {old_auc:.3f} (tolerance {tolerance}), "
+        f"alert rate {alert_rate:.4f} (bounds {min_alert_rate}-{max_alert_rate}), {len(replay.labels)} rows"
+    )
     if new_auc < old_auc - tolerance:
         return Verdict("Failed", summary + ": PR-AUC below the champion's")
     if not min_alert_rate <= alert_rate <= max_alert_rate:
@@ -91,8 +100,21 @@ def judge(replay: ReplaySet, candidate: Scores, champion: Scores, tolerance: flo
     return Verdict("Passed", summary)
 
 
-def run_quality(candidate_url: str, champion_url: str, replay_path: str, sample_size: int, tolerance: float,
-                min_alert_rate: float, max_alert_rate: float) -> Verdict:
+def run_quality(
+    candidate_url: str,
+    champion_url: str,
+    replay_path: str,
+    sample_size: int,
+    tolerance: float,
+    min_alert_rate: float,
+    max_alert_rate: float,
+) -> Verdict:
     replay = load_replay_set(replay_path, sample_size)
-    return judge(replay, score(candidate_url, replay.records), score(champion_url, replay.records), tolerance,
-                 min_alert_rate, max_alert_rate)
+    return judge(
+        replay,
+        score(candidate_url, replay.records),
+        score(champion_url, replay.records),
+        tolerance,
+        min_alert_rate,
+        max_alert_rate,
+    )

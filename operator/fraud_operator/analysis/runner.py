@@ -24,8 +24,9 @@ class Runner:
     def pre(self, namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis) -> Verdict:
         """Smoke first (cheap), then quality against the champion behind the stable Service."""
         pre = spec.rollout.pre_promotion_analysis
-        candidate = self.resolver.url(namespace, preview_service_name(name), deployment_name(name, step.colour),
-                                      spec.http_port)
+        candidate = self.resolver.url(
+            namespace, preview_service_name(name), deployment_name(name, step.colour), spec.http_port
+        )
         messages: list[str] = []
         if pre.smoke.enabled:
             verdict = run_smoke(candidate, pre.smoke.max_latency_ms)
@@ -35,8 +36,15 @@ class Runner:
         if pre.quality.enabled:
             champion = self.resolver.url(namespace, name, deployment_name(name, step.stable_colour), spec.http_port)
             q = pre.quality
-            verdict = run_quality(candidate, champion, self.config.replay_set, q.sample_size, q.tolerance,
-                                  q.min_alert_rate, q.max_alert_rate)
+            verdict = run_quality(
+                candidate,
+                champion,
+                self.config.replay_set,
+                q.sample_size,
+                q.tolerance,
+                q.min_alert_rate,
+                q.max_alert_rate,
+            )
             if not verdict.passed:
                 return verdict
             messages.append(verdict.message)
@@ -44,5 +52,13 @@ class Runner:
 
     def post(self, namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis) -> Verdict:
         post = spec.rollout.post_promotion_analysis
-        return run_slo(self.config.prometheus_url, namespace, name, step.colour, post.window_seconds,
-                       post.max_error_rate, post.max_p99_latency_seconds, post.min_requests)
+        return run_slo(
+            self.config.prometheus_url,
+            namespace,
+            name,
+            step.colour,
+            post.window_seconds,
+            post.max_error_rate,
+            post.max_p99_latency_seconds,
+            post.min_requests,
+        )

@@ -36,14 +36,17 @@ def _instant(client: httpx.Client, prometheus_url: str, query: str) -> float:
     return float(result[0]["value"][1]) if result else 0.0
 
 
-def judge(requests: float, errors: float, p99: float, max_error_rate: float, max_p99_s: float,
-          min_requests: int) -> Verdict:
+def judge(
+    requests: float, errors: float, p99: float, max_error_rate: float, max_p99_s: float, min_requests: int
+) -> Verdict:
     """Pure verdict from the three measurements."""
     if requests < max(min_requests, 1e-9):
         return Verdict("Inconclusive", f"slo: {requests:.0f} requests in the window (< {min_requests})")
     error_rate = errors / requests
-    summary = (f"slo: {requests:.0f} requests, error rate {error_rate:.4f} (max {max_error_rate}), "
-               f"p99 {p99 * 1000:.1f} ms (max {max_p99_s * 1000:.1f} ms)")
+    summary = (
+        f"slo: {requests:.0f} requests, error rate {error_rate:.4f} (max {max_error_rate}), "
+        f"p99 {p99 * 1000:.1f} ms (max {max_p99_s * 1000:.1f} ms)"
+    )
     if error_rate > max_error_rate:
         return Verdict("Failed", summary + ": error rate too high")
     if math.isnan(p99) or p99 > max_p99_s:
@@ -51,8 +54,16 @@ def judge(requests: float, errors: float, p99: float, max_error_rate: float, max
     return Verdict("Passed", summary)
 
 
-def run_slo(prometheus_url: str, namespace: str, name: str, colour: str, window_s: int, max_error_rate: float,
-            max_p99_s: float, min_requests: int) -> Verdict:
+def run_slo(
+    prometheus_url: str,
+    namespace: str,
+    name: str,
+    colour: str,
+    window_s: int,
+    max_error_rate: float,
+    max_p99_s: float,
+    min_requests: int,
+) -> Verdict:
     q = queries(namespace, name, colour, window_s)
     with httpx.Client(timeout=10.0) as client:
         values = {key: _instant(client, prometheus_url, query) for key, query in q.items()}
