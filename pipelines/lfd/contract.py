@@ -78,9 +78,7 @@ def _as_finite_float(field: str, value: Any, index: int | None) -> float:
     return number
 
 
-def parse_transaction(
-    record: Mapping[str, Any], index: int | None = None, *, require_id: bool = True
-) -> Transaction:
+def parse_transaction(record: Mapping[str, Any], index: int | None = None, *, require_id: bool = True) -> Transaction:
     """Validate one wire record and return it as a ``Transaction``; raise ``ContractViolation``."""
     if not isinstance(record, Mapping):
         raise ContractViolation("<record>", f"must be a JSON object, got {type(record).__name__}", index)
@@ -94,9 +92,7 @@ def parse_transaction(
             raise ContractViolation(ID_FIELD, "is required", index)
         tx_id = "" if index is None else str(index)
     elif not isinstance(tx_id, str) or not tx_id or len(tx_id) > MAX_ID_LENGTH:
-        raise ContractViolation(
-            ID_FIELD, f"must be a non-empty string of at most {MAX_ID_LENGTH} characters", index
-        )
+        raise ContractViolation(ID_FIELD, f"must be a non-empty string of at most {MAX_ID_LENGTH} characters", index)
     values: list[float] = []
     for field in FEATURES:
         if field not in record:
@@ -109,18 +105,14 @@ def parse_transaction(
     return Transaction(id=tx_id, features=tuple(values))
 
 
-def parse_batch(
-    records: Sequence[Mapping[str, Any]], *, max_batch: int, require_id: bool = True
-) -> list[Transaction]:
+def parse_batch(records: Sequence[Mapping[str, Any]], *, max_batch: int, require_id: bool = True) -> list[Transaction]:
     """Validate a batch: non-empty, at most ``max_batch`` records, each valid, ids unique."""
     if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
         raise ContractViolation("transactions", "must be a list of transactions")
     if not records:
         raise ContractViolation("transactions", "must not be empty")
     if len(records) > max_batch:
-        raise ContractViolation(
-            "transactions", f"batch of {len(records)} exceeds the maximum of {max_batch}"
-        )
+        raise ContractViolation("transactions", f"batch of {len(records)} exceeds the maximum of {max_batch}")
     parsed = [parse_transaction(r, i, require_id=require_id) for i, r in enumerate(records)]
     seen: set[str] = set()
     for i, tx in enumerate(parsed):

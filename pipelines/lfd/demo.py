@@ -58,8 +58,7 @@ class Demo:
         if process.read_pid(pid_file) is not None:
             return
         env = {"MLFLOW_TRACKING_URI": self.settings.mlflow_uri}
-        process.spawn(name, [self.lfd, *args], pid_file=pid_file, log_file=self.settings.logs / f"{name}.log",
-                      env=env)
+        process.spawn(name, [self.lfd, *args], pid_file=pid_file, log_file=self.settings.logs / f"{name}.log", env=env)
 
 
 def stack_alive(demo: Demo) -> str:
@@ -95,8 +94,18 @@ def _get_json(url: str, body: Any | None = None, timeout: float = 5.0) -> Any:
 
 
 def start_scoring(demo: Demo) -> str:
-    demo.spawn("scoring", "serve", "--model-uri", f"models:/{MODEL_NAME}@champion",
-               "--http-port", str(HTTP_PORT), "--grpc-port", str(GRPC_PORT), "--host", "127.0.0.1")
+    demo.spawn(
+        "scoring",
+        "serve",
+        "--model-uri",
+        f"models:/{MODEL_NAME}@champion",
+        "--http-port",
+        str(HTTP_PORT),
+        "--grpc-port",
+        str(GRPC_PORT),
+        "--host",
+        "127.0.0.1",
+    )
 
     def ready() -> bool:
         try:
@@ -105,12 +114,20 @@ def start_scoring(demo: Demo) -> str:
         except OSError:
             return False
 
-    process.wait_until(ready, what="scoring service", timeout=420, pid_file=demo.settings.pids / "scoring.pid",
-                       log_file=demo.settings.logs / "scoring.log", interval=1)
+    process.wait_until(
+        ready,
+        what="scoring service",
+        timeout=420,
+        pid_file=demo.settings.pids / "scoring.pid",
+        log_file=demo.settings.logs / "scoring.log",
+        interval=1,
+    )
     # Let the local Prometheus scrape it, labelled like a FraudModel's pods would be.
     register_target(demo.settings, "scoring-demo", f"127.0.0.1:{HTTP_PORT}", {"fraudmodel": "demo", "colour": "local"})
-    return (f"    HTTP {demo.scoring_url} (POST /score, /v2/..., /metrics, OpenAPI at /)\n"
-            f"    gRPC 127.0.0.1:{GRPC_PORT} (inference.GRPCInferenceService)")
+    return (
+        f"    HTTP {demo.scoring_url} (POST /score, /v2/..., /metrics, OpenAPI at /)\n"
+        f"    gRPC 127.0.0.1:{GRPC_PORT} (inference.GRPCInferenceService)"
+    )
 
 
 def score_example(demo: Demo) -> str:
@@ -120,14 +137,24 @@ def score_example(demo: Demo) -> str:
     answer = _get_json(f"{demo.scoring_url}/score", {"transactions": [{"id": "demo-example", **fraud.features}]})
     result = answer["results"][0]
     reasons = ", ".join(f"{r['feature']}={r['value']:.2f} ({r['contribution']:+.2f})" for r in result["reasons"])
-    return (f"    a real fraud from the dev data: probability {result['fraud_probability']:.3f} → {result['decision']} "
-            f"(model {result['model']['name']} v{result['model']['version']})\n    top reasons: {reasons}")
+    return (
+        f"    a real fraud from the dev data: probability {result['fraud_probability']:.3f} → {result['decision']} "
+        f"(model {result['model']['name']} v{result['model']['version']})\n    top reasons: {reasons}"
+    )
 
 
 def start_stream(demo: Demo) -> str:
     checkpoints = demo.settings.state / "flink" / "checkpoints"
-    demo.spawn("streaming", "stream", "--scoring-url", demo.scoring_url, "--checkpoint-dir", str(checkpoints),
-               "--checkpoint-interval-ms", "2000")
+    demo.spawn(
+        "streaming",
+        "stream",
+        "--scoring-url",
+        demo.scoring_url,
+        "--checkpoint-dir",
+        str(checkpoints),
+        "--checkpoint-interval-ms",
+        "2000",
+    )
     time.sleep(5)
     if process.read_pid(demo.settings.pids / "streaming.pid") is None:
         raise RuntimeError(f"the Flink job exited; see {demo.settings.logs / 'streaming.log'}")
@@ -135,18 +162,32 @@ def start_stream(demo: Demo) -> str:
 
 
 def produce(demo: Demo) -> str:
-    demo.run("produce", "--count", str(DEMO_COUNT), "--rate", str(DEMO_RATE), "--malformed-share", "0.01",
-             "--run-id", demo.run_id)
+    demo.run(
+        "produce",
+        "--count",
+        str(DEMO_COUNT),
+        "--rate",
+        str(DEMO_RATE),
+        "--malformed-share",
+        "0.01",
+        "--run-id",
+        demo.run_id,
+    )
     return f"    {DEMO_COUNT} real transactions (1% malformed on purpose) with ids {demo.run_id}-*"
 
 
 def live_counts(demo: Demo) -> str:
     from confluent_kafka import Consumer
 
-    consumer = Consumer({
-        "bootstrap.servers": demo.settings.kafka_bootstrap, "group.id": f"{demo.run_id}-watch",
-        "isolation.level": "read_committed", "auto.offset.reset": "earliest", "enable.auto.commit": False,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": demo.settings.kafka_bootstrap,
+            "group.id": f"{demo.run_id}-watch",
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     consumer.subscribe(["scores", "fraud-alerts", "transactions-dlq"])
     counts = {"scores": 0, "fraud-alerts": 0, "transactions-dlq": 0}
     deadline = time.monotonic() + 600
@@ -160,15 +201,20 @@ def live_counts(demo: Demo) -> str:
                     counts[topic] += 1
             if time.monotonic() - last_print > 2:
                 last_print = time.monotonic()
-                print(f"    scores {counts['scores']:>6}   fraud-alerts {counts['fraud-alerts']:>5}   "
-                      f"dead letters {counts['transactions-dlq']:>4}   of {DEMO_COUNT} produced", flush=True)
+                print(
+                    f"    scores {counts['scores']:>6}   fraud-alerts {counts['fraud-alerts']:>5}   "
+                    f"dead letters {counts['transactions-dlq']:>4}   of {DEMO_COUNT} produced",
+                    flush=True,
+                )
     finally:
         consumer.close()
     total = counts["scores"] + counts["transactions-dlq"]
     if total < DEMO_COUNT:
         raise RuntimeError(f"only {total} of {DEMO_COUNT} records came out; see {demo.settings.logs / 'streaming.log'}")
-    return (f"    all {DEMO_COUNT} accounted for: {counts['scores']} scored, {counts['fraud-alerts']} fraud alerts, "
-            f"{counts['transactions-dlq']} dead letters (read_committed)")
+    return (
+        f"    all {DEMO_COUNT} accounted for: {counts['scores']} scored, {counts['fraud-alerts']} fraud alerts, "
+        f"{counts['transactions-dlq']} dead letters (read_committed)"
+    )
 
 
 def _belongs_to_run(demo: Demo, topic: str, value: bytes | None) -> bool:

@@ -37,22 +37,43 @@ def _normal_cdf(z: Array) -> Array:
 
 def _normal_ppf(u: Array) -> Array:
     """Inverse of Phi, by Acklam's rational approximation (relative error < 1.2e-9)."""
-    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
-         -3.066479806614716e01, 2.506628277459239e00)
-    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01,
-         -1.328068155288572e01)
-    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00,
-         4.374664141464968e00, 2.938163982698783e00)
+    a = (
+        -3.969683028665376e01,
+        2.209460984245205e02,
+        -2.759285104469687e02,
+        1.383577518672690e02,
+        -3.066479806614716e01,
+        2.506628277459239e00,
+    )
+    b = (
+        -5.447609879822406e01,
+        1.615858368580409e02,
+        -1.556989798598866e02,
+        6.680131188771972e01,
+        -1.328068155288572e01,
+    )
+    c = (
+        -7.784894002430293e-03,
+        -3.223964580411365e-01,
+        -2.400758277161838e00,
+        -2.549732539343734e00,
+        4.374664141464968e00,
+        2.938163982698783e00,
+    )
     d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
     u = np.clip(u, 1e-12, 1 - 1e-12)
     low, high = u < 0.02425, u > 1 - 0.02425
     out = np.empty_like(u)
     q = np.sqrt(-2 * np.log(np.where(low, u, np.where(high, 1 - u, 0.5))))
-    tail = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / \
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    tail = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / (
+        (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1
+    )
     r = (u - 0.5) ** 2
-    mid = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * (u - 0.5) / \
-        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+    mid = (
+        (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5])
+        * (u - 0.5)
+        / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+    )
     out[:] = mid
     out[low] = tail[low]
     out[high] = -tail[high]
@@ -131,9 +152,14 @@ class SyntheticGenerator:
         return frame
 
     def save(self, path: Path) -> Path:
-        np.savez_compressed(path, legit_quantiles=self.legit.quantiles, legit_correlation=self.legit.correlation,
-                            fraud_quantiles=self.fraud.quantiles, fraud_correlation=self.fraud.correlation,
-                            features=np.array(FEATURES))
+        np.savez_compressed(
+            path,
+            legit_quantiles=self.legit.quantiles,
+            legit_correlation=self.legit.correlation,
+            fraud_quantiles=self.fraud.quantiles,
+            fraud_correlation=self.fraud.correlation,
+            features=np.array(FEATURES),
+        )
         return path
 
     @classmethod
@@ -141,8 +167,10 @@ class SyntheticGenerator:
         with np.load(path) as data:
             if tuple(str(f) for f in data["features"]) != FEATURES:
                 raise ValueError(f"{path} was fitted on other features than the contract's; refit it")
-            return cls(legit=ClassModel(data["legit_quantiles"], data["legit_correlation"]),
-                       fraud=ClassModel(data["fraud_quantiles"], data["fraud_correlation"]))
+            return cls(
+                legit=ClassModel(data["legit_quantiles"], data["legit_correlation"]),
+                fraud=ClassModel(data["fraud_quantiles"], data["fraud_correlation"]),
+            )
 
 
 def to_records(frame: Any) -> list[dict[str, Any]]:

@@ -47,8 +47,10 @@ def test_full_scenario_renders_a_fraudmodel_and_the_flink_job(stack_settings: Se
     docs = render(stack_settings, "-f", str(CHART / "ci" / "full-values.yaml"))
     by_kind = {str(d["kind"]): d for d in docs}
     fraud_model = by_kind["FraudModel"]
-    assert fraud_model["spec"] == {"model": {"name": "fraud-detector", "version": "3"},
-                                   "autoscaling": {"minReplicas": 2, "maxReplicas": 20}}
+    assert fraud_model["spec"] == {
+        "model": {"name": "fraud-detector", "version": "3"},
+        "autoscaling": {"minReplicas": 2, "maxReplicas": 20},
+    }
     flink = by_kind["FlinkDeployment"]["spec"]
     assert flink["job"]["entryClass"] == "org.apache.flink.client.python.PythonDriver"
     assert flink["job"]["upgradeMode"] in {"savepoint", "last-state"}
@@ -77,18 +79,43 @@ def release_namespace(helm: Cluster) -> Iterator[str]:
     namespace = f"chart-{uuid.uuid4().hex[:8]}"
     yield namespace
     helm_env = helm.env
-    subprocess.run([str(helm.helm), "uninstall", "lfd", "-n", namespace, "--wait"], env=helm_env,
-                   capture_output=True, timeout=120)
-    subprocess.run([str(helm.kubectl), "delete", "namespace", namespace, "--wait=false"], env=helm_env,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [str(helm.helm), "uninstall", "lfd", "-n", namespace, "--wait"], env=helm_env, capture_output=True, timeout=120
+    )
+    subprocess.run(
+        [str(helm.kubectl), "delete", "namespace", namespace, "--wait=false"],
+        env=helm_env,
+        capture_output=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.integration
 def test_install_and_upgrade_into_the_control_plane(helm: Cluster, release_namespace: str) -> None:
-    model = json.dumps([{"name": "fraud-detector", "model": {"name": "fraud-detector", "version": "1"},
-                         "autoscaling": {"enabled": False}, "replicas": 1}])
-    install = helm_cli(helm, "install", "lfd", str(CHART), "-n", release_namespace, "--create-namespace",
-                       "--set-json", f"fraudModels={model}", "--wait", "--timeout", "120s")
+    model = json.dumps(
+        [
+            {
+                "name": "fraud-detector",
+                "model": {"name": "fraud-detector", "version": "1"},
+                "autoscaling": {"enabled": False},
+                "replicas": 1,
+            }
+        ]
+    )
+    install = helm_cli(
+        helm,
+        "install",
+        "lfd",
+        str(CHART),
+        "-n",
+        release_namespace,
+        "--create-namespace",
+        "--set-json",
+        f"fraudModels={model}",
+        "--wait",
+        "--timeout",
+        "120s",
+    )
     assert install.returncode == 0, install.stderr
 
     spec = kubectl_json(helm, "fraudmodel", "fraud-detector", "-n", release_namespace)["spec"]
@@ -97,16 +124,40 @@ def test_install_and_upgrade_into_the_control_plane(helm: Cluster, release_names
     operator = kubectl_json(helm, "deployment", "fraud-operator", "-n", release_namespace)
     assert operator["status"].get("availableReplicas") == 1, "--wait returned with the operator Available (kwok)"
 
-    upgraded = json.dumps([{"name": "fraud-detector", "model": {"name": "fraud-detector", "version": "2"},
-                            "autoscaling": {"enabled": False}, "replicas": 1}])
-    upgrade = helm_cli(helm, "upgrade", "lfd", str(CHART), "-n", release_namespace, "--set-json",
-                       f"fraudModels={upgraded}", "--wait", "--timeout", "120s")
+    upgraded = json.dumps(
+        [
+            {
+                "name": "fraud-detector",
+                "model": {"name": "fraud-detector", "version": "2"},
+                "autoscaling": {"enabled": False},
+                "replicas": 1,
+            }
+        ]
+    )
+    upgrade = helm_cli(
+        helm,
+        "upgrade",
+        "lfd",
+        str(CHART),
+        "-n",
+        release_namespace,
+        "--set-json",
+        f"fraudModels={upgraded}",
+        "--wait",
+        "--timeout",
+        "120s",
+    )
     assert upgrade.returncode == 0, upgrade.stderr
     spec = kubectl_json(helm, "fraudmodel", "fraud-detector", "-n", release_namespace)["spec"]
     assert spec["model"]["version"] == "2"
 
-    explain = subprocess.run([str(helm.kubectl), "explain", "fraudmodel.spec.rollout"], env=helm.env,
-                             capture_output=True, text=True, timeout=60)
+    explain = subprocess.run(
+        [str(helm.kubectl), "explain", "fraudmodel.spec.rollout"],
+        env=helm.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert explain.returncode == 0, explain.stderr
     assert "scaleDownDelaySeconds" in explain.stdout and "DESCRIPTION" in explain.stdout
 
@@ -116,7 +167,8 @@ def helm_cli(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def kubectl_json(cluster: Cluster, *args: str) -> Any:
-    result = subprocess.run([str(cluster.kubectl), "get", *args, "-o", "json"], env=cluster.env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(cluster.kubectl), "get", *args, "-o", "json"], env=cluster.env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

@@ -31,12 +31,16 @@ def test_flink_job_reads_a_topic_and_writes_another(flink: Settings, kafka: str)
     env = {**os.environ, "PATH": f"{python.parent}:{os.environ['PATH']}"}  # PyFlink workers need this python
     result = subprocess.run(
         [str(python), str(JOB), kafka, source, sink, str(flink.flink_connector_jar)],
-        capture_output=True, text=True, env=env, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    consumer = Consumer({"bootstrap.servers": kafka, "group.id": f"check-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest"})
+    consumer = Consumer(
+        {"bootstrap.servers": kafka, "group.id": f"check-{uuid.uuid4()}", "auto.offset.reset": "earliest"}
+    )
     consumer.subscribe([sink])
     got: list[str] = []
     for _ in range(60):

@@ -15,13 +15,15 @@ pytestmark = pytest.mark.integration
 
 
 def _consume_all(bootstrap: str, topic: str, expected: int, isolation: str) -> list[bytes]:
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap,
-        "group.id": f"smoke-{uuid.uuid4()}",
-        "auto.offset.reset": "earliest",
-        "isolation.level": isolation,
-        "enable.auto.commit": False,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"smoke-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "isolation.level": isolation,
+            "enable.auto.commit": False,
+        }
+    )
     consumer.subscribe([topic])
     values: list[bytes] = []
     empty_polls = 0
@@ -41,11 +43,13 @@ def _consume_all(bootstrap: str, topic: str, expected: int, isolation: str) -> l
 def test_transactional_produce_is_read_committed(kafka: str, stack_settings: Settings) -> None:
     topic = f"smoke-{uuid.uuid4().hex[:8]}"
     ensure_topics(stack_settings, {topic: 1})
-    producer = Producer({
-        "bootstrap.servers": kafka,
-        "transactional.id": f"smoke-{uuid.uuid4()}",
-        "transaction.timeout.ms": 60_000,
-    })
+    producer = Producer(
+        {
+            "bootstrap.servers": kafka,
+            "transactional.id": f"smoke-{uuid.uuid4()}",
+            "transaction.timeout.ms": 60_000,
+        }
+    )
     producer.init_transactions(30)
     producer.begin_transaction()
     for i in range(5):

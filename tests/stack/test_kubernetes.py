@@ -17,7 +17,9 @@ from tests.conftest import Cluster
 pytestmark = pytest.mark.integration
 
 
-def kubectl(cluster: Cluster, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def kubectl(
+    cluster: Cluster, *args: str, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [str(cluster.kubectl), *args], input=stdin, capture_output=True, text=True, env=cluster.env, timeout=60
     )
@@ -63,8 +65,11 @@ def test_deployment_becomes_available_and_service_has_endpoints(kubernetes: Clus
                     "selector": {"matchLabels": {"app": "web"}},
                     "template": {
                         "metadata": {"labels": {"app": "web"}},
-                        "spec": {"containers": [{"name": "web", "image": "example/web:1",
-                                                 "ports": [{"containerPort": 8080}]}]},
+                        "spec": {
+                            "containers": [
+                                {"name": "web", "image": "example/web:1", "ports": [{"containerPort": 8080}]}
+                            ]
+                        },
                     },
                 },
             },
@@ -107,9 +112,15 @@ def test_rbac_denies_a_service_account_without_a_role(kubernetes: Cluster, names
     kubectl(kubernetes, "create", "serviceaccount", "nobody", "-n", namespace)
     token = kubectl(kubernetes, "create", "token", "nobody", "-n", namespace).stdout.strip()
     assert token.count(".") == 2, "a signed JWT"
-    as_sa = ["--token", token, "--kubeconfig", "/dev/null", "--server",
-             f"https://127.0.0.1:{kubernetes.settings.ports.apiserver}",
-             f"--certificate-authority={kubernetes.settings.state / 'kubernetes' / 'pki' / 'ca.crt'}"]
+    as_sa = [
+        "--token",
+        token,
+        "--kubeconfig",
+        "/dev/null",
+        "--server",
+        f"https://127.0.0.1:{kubernetes.settings.ports.apiserver}",
+        f"--certificate-authority={kubernetes.settings.state / 'kubernetes' / 'pki' / 'ca.crt'}",
+    ]
 
     denied = kubectl(kubernetes, *as_sa, "get", "pods", "-n", namespace, check=False)
     assert denied.returncode != 0
@@ -118,18 +129,30 @@ def test_rbac_denies_a_service_account_without_a_role(kubernetes: Cluster, names
 
     # The token itself is valid: grant a Role and the same call succeeds.
     kubectl(kubernetes, "create", "role", "pod-reader", "--verb=get,list", "--resource=pods", "-n", namespace)
-    kubectl(kubernetes, "create", "rolebinding", "nobody-reads", "--role=pod-reader",
-            f"--serviceaccount={namespace}:nobody", "-n", namespace)
-    wait_for(lambda: kubectl(kubernetes, *as_sa, "get", "pods", "-n", namespace, check=False).returncode == 0,
-             "RBAC to allow after the RoleBinding", timeout=30)
+    kubectl(
+        kubernetes,
+        "create",
+        "rolebinding",
+        "nobody-reads",
+        "--role=pod-reader",
+        f"--serviceaccount={namespace}:nobody",
+        "-n",
+        namespace,
+    )
+    wait_for(
+        lambda: kubectl(kubernetes, *as_sa, "get", "pods", "-n", namespace, check=False).returncode == 0,
+        "RBAC to allow after the RoleBinding",
+        timeout=30,
+    )
 
 
 def test_helm_installs_and_upgrades_a_chart(helm: Cluster, namespace: str) -> None:
     chart = helm.settings.repo / "tests" / "fixtures" / "charts" / "tiny"
 
     def run_helm(*args: str) -> str:
-        result = subprocess.run([str(helm.helm), *args, "-n", namespace], capture_output=True, text=True,
-                                env=helm.env, timeout=120)
+        result = subprocess.run(
+            [str(helm.helm), *args, "-n", namespace], capture_output=True, text=True, env=helm.env, timeout=120
+        )
         assert result.returncode == 0, result.stderr
         return result.stdout
 

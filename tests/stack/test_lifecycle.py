@@ -24,8 +24,9 @@ def free_port() -> int:
 
 
 def lfd(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lfd.cli", "stack", *args], capture_output=True, text=True,
-                          env=env, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "lfd.cli", "stack", *args], capture_output=True, text=True, env=env, timeout=180
+    )
 
 
 def test_up_status_down_leaves_nothing_running(tmp_path: Path) -> None:

@@ -16,11 +16,14 @@ LFD = [sys.executable, "-m", "lfd.cli"]
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("command", "must_mention"), [
-    ("train", ["--time-budget", "--register", "--split", "examples:", "EUR 5", "7.749", "challenger"]),
-    ("promote", ["--version", "examples:", "champion"]),
-    ("generate", ["--fraud-ratio", "examples:", "never for quality claims"]),
-])
+@pytest.mark.parametrize(
+    ("command", "must_mention"),
+    [
+        ("train", ["--time-budget", "--register", "--split", "examples:", "EUR 5", "7.749", "challenger"]),
+        ("promote", ["--version", "examples:", "champion"]),
+        ("generate", ["--fraud-ratio", "examples:", "never for quality claims"]),
+    ],
+)
 def test_help_teaches(command: str, must_mention: list[str]) -> None:
     out = subprocess.run([*LFD, command, "--help"], capture_output=True, text=True, check=True).stdout
     for text in must_mention:

@@ -41,11 +41,25 @@ def _row(**overrides: str) -> str:
         (HEADER + "\n" + _row(Class="2"), "Class", "0 (legitimate) or 1"),
         (HEADER + "\n" + _row(Class="0.5"), "Class", "0 (legitimate) or 1"),
     ],
-    ids=["empty-file", "header-only", "missing-column", "unknown-column", "non-numeric", "nan", "blank", "inf",
-         "minus-inf", "negative-amount", "negative-time", "class-2", "class-fraction"],
+    ids=[
+        "empty-file",
+        "header-only",
+        "missing-column",
+        "unknown-column",
+        "non-numeric",
+        "nan",
+        "blank",
+        "inf",
+        "minus-inf",
+        "negative-amount",
+        "negative-time",
+        "class-2",
+        "class-fraction",
+    ],
 )
-def test_loader_rejects_with_column_and_rule(write_csv: Callable[[str], Path], text: str, field: str,
-                                             rule: str) -> None:
+def test_loader_rejects_with_column_and_rule(
+    write_csv: Callable[[str], Path], text: str, field: str, rule: str
+) -> None:
     with pytest.raises(DataValidationError) as caught:
         load_labelled(write_csv(text))
     assert caught.value.field == field

@@ -17,7 +17,11 @@ NOTEBOOK = REPO_ROOT / "notebooks" / "model_comparison.ipynb"
 def test_model_comparison_notebook_executes(tmp_path: Path) -> None:
     out = tmp_path / "executed.ipynb"
     papermill.execute_notebook(
-        str(NOTEBOOK), str(out), kernel_name="python3", progress_bar=False, cwd=str(tmp_path),
+        str(NOTEBOOK),
+        str(out),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(tmp_path),
         parameters={"time_budget": 4.0, "max_trials": 1, "threads": 1},
     )
     executed = nbformat.read(out, as_version=4)

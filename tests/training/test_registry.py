@@ -26,9 +26,16 @@ from lfd.training.register import CHALLENGER, CHAMPION, RegistryError, download_
 def trained(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrainingReport, str]]:
     # A unique name per run: tests never touch the real `fraud-detector` registry entry.
     name = f"fraud-detector-test-{uuid.uuid4().hex[:8]}"
-    config = TrainConfig(time_budget=2, max_trials=1, threads=1, tracking_uri=mlflow_server, model_name=name,
-                         experiment="fraud-detector-tests", output_dir=tmp_path_factory.mktemp("train"),
-                         show_progress=False)
+    config = TrainConfig(
+        time_budget=2,
+        max_trials=1,
+        threads=1,
+        tracking_uri=mlflow_server,
+        model_name=name,
+        experiment="fraud-detector-tests",
+        output_dir=tmp_path_factory.mktemp("train"),
+        show_progress=False,
+    )
     yield run(config), name
     MlflowClient().delete_registered_model(name)
 
@@ -83,8 +90,13 @@ def test_one_run_per_family_with_metrics_and_plots(trained: tuple[TrainingReport
         assert run_data.data.metrics["pr_auc_weighted"] == pytest.approx(result.metrics.pr_auc_weighted)
         assert run_data.data.tags["mlflow.parentRunId"] == report.parent_run_id
         plots = {Path(a.path).name for a in client.list_artifacts(result.run_id, "plots")}
-        assert {"pr_curve.png", "roc.png", "confusion_matrix.png", "feature_importance.png",
-                "score_distribution.png"} <= plots
+        assert {
+            "pr_curve.png",
+            "roc.png",
+            "confusion_matrix.png",
+            "feature_importance.png",
+            "score_distribution.png",
+        } <= plots
 
 
 @pytest.mark.integration

@@ -30,7 +30,11 @@ def test_time_split_keeps_tied_times_on_one_side() -> None:
 @pytest.mark.unit
 def test_stratified_split_is_seeded_and_keeps_fraud_share() -> None:
     frame = make_frame(1000, 40)
-    a, b, c = stratified_split(frame, 0.2, seed=1), stratified_split(frame, 0.2, seed=1), stratified_split(frame, 0.2, 2)
+    a, b, c = (
+        stratified_split(frame, 0.2, seed=1),
+        stratified_split(frame, 0.2, seed=1),
+        stratified_split(frame, 0.2, 2),
+    )
     pd.testing.assert_frame_equal(a.test, b.test)
     assert not a.test.equals(c.test)
     assert int(a.test["Class"].sum()) == 8 and int(a.train["Class"].sum()) == 32

@@ -98,4 +98,3 @@ def test_batch_rules() -> None:
     with pytest.raises(ContractViolation, match="record 1: field 'Amount'"):
         parse_batch([record(id="a"), record(id="b", Amount=-2)], max_batch=10)
     assert [t.id for t in parse_batch([record(id="a"), record(id="b")], max_batch=10)] == ["a", "b"]
-

@@ -59,8 +59,12 @@ def test_kubeconfig_embeds_the_pki(tmp_path: Path) -> None:
 
 def test_spawn_and_stop_by_pid_file(tmp_path: Path) -> None:
     pid_file, log = tmp_path / "p.pid", tmp_path / "p.log"
-    pid = process.spawn("sleeper", [sys.executable, "-c", "print('up', flush=True); import time; time.sleep(60)"],
-                        pid_file=pid_file, log_file=log)
+    pid = process.spawn(
+        "sleeper",
+        [sys.executable, "-c", "print('up', flush=True); import time; time.sleep(60)"],
+        pid_file=pid_file,
+        log_file=log,
+    )
     process.wait_until(lambda: "up" in log.read_text(), what="sleeper", timeout=10, pid_file=pid_file)
     assert process.read_pid(pid_file) == pid
     assert process.stop(pid_file, timeout=5) is True
@@ -71,8 +75,12 @@ def test_spawn_and_stop_by_pid_file(tmp_path: Path) -> None:
 
 def test_wait_until_reports_a_dead_process_with_its_log(tmp_path: Path) -> None:
     pid_file, log = tmp_path / "p.pid", tmp_path / "p.log"
-    process.spawn("crasher", [sys.executable, "-c", "import sys; print('boom: bad flag'); sys.exit(3)"],
-                  pid_file=pid_file, log_file=log)
+    process.spawn(
+        "crasher",
+        [sys.executable, "-c", "import sys; print('boom: bad flag'); sys.exit(3)"],
+        pid_file=pid_file,
+        log_file=log,
+    )
     with pytest.raises(process.StartError, match="boom: bad flag"):
         process.wait_until(lambda: False, what="crasher", timeout=10, pid_file=pid_file, log_file=log)
 
@@ -87,8 +95,7 @@ def test_stop_ends_children_that_left_the_process_group(tmp_path: Path) -> None:
     pid_file, log = tmp_path / "p.pid", tmp_path / "p.log"
     child_code = "import os, time; os.setsid(); print(os.getpid(), flush=True); time.sleep(60)"
     parent_code = (
-        "import subprocess, sys, time; "
-        f"subprocess.Popen([sys.executable, '-c', {child_code!r}]); time.sleep(60)"
+        f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child_code!r}]); time.sleep(60)"
     )
     process.spawn("parent", [sys.executable, "-c", parent_code], pid_file=pid_file, log_file=log)
     process.wait_until(lambda: log.read_text().strip().splitlines()[-1].isdigit(), what="child", timeout=10)
@@ -102,7 +109,11 @@ def test_down_without_names_also_stops_app_processes(tmp_path: Path, monkeypatch
     monkeypatch.setenv("LFD_STATE", str(tmp_path))
     settings = load_settings()
     pid_file = settings.pids / "scoring.pid"
-    pid = process.spawn("scoring", [sys.executable, "-c", "import time; time.sleep(60)"],
-                        pid_file=pid_file, log_file=settings.logs / "scoring.log")
+    pid = process.spawn(
+        "scoring",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        pid_file=pid_file,
+        log_file=settings.logs / "scoring.log",
+    )
     assert "scoring" in manager.down(settings)
     assert not process.is_alive(pid)

@@ -41,8 +41,9 @@ def register(subparsers: Any) -> None:
         ("down", "stop components (all by default)"),
         ("status", "show health of components; exit 1 if any is unhealthy"),
     ):
-        sub = actions.add_parser(action, help=text, description=text, epilog=EPILOG,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = actions.add_parser(
+            action, help=text, description=text, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         sub.add_argument("components", nargs="*", help="component or group names (default: all)")
         sub.set_defaults(handler=_handle)
     env = actions.add_parser("env", help="print shell exports for the running stack")
@@ -56,8 +57,11 @@ def _handle(args: argparse.Namespace) -> int:
     settings = load_settings()
     try:
         if args.action == "up":
-            manager.up(settings, args.components,
-                       on_started=lambda name, secs: print(f"  {name:<24} healthy ({secs:.1f}s)", flush=True))
+            manager.up(
+                settings,
+                args.components,
+                on_started=lambda name, secs: print(f"  {name:<24} healthy ({secs:.1f}s)", flush=True),
+            )
             print(f"stack up; logs in {settings.logs}; `lfd stack env` for exports")
             return 0
         if args.action == "down":
@@ -78,10 +82,12 @@ def _handle(args: argparse.Namespace) -> int:
 
 
 def env_exports(settings: Any) -> str:
-    return "\n".join([
-        f"export KUBECONFIG={settings.kubeconfig}",
-        f"export MLFLOW_TRACKING_URI={settings.mlflow_uri}",
-        f"export LFD_KAFKA_BOOTSTRAP={settings.kafka_bootstrap}",
-        f"export LFD_PROMETHEUS_URL={settings.prometheus_url}",
-        f'export PATH="{settings.bin}:$PATH"',
-    ])
+    return "\n".join(
+        [
+            f"export KUBECONFIG={settings.kubeconfig}",
+            f"export MLFLOW_TRACKING_URI={settings.mlflow_uri}",
+            f"export LFD_KAFKA_BOOTSTRAP={settings.kafka_bootstrap}",
+            f"export LFD_PROMETHEUS_URL={settings.prometheus_url}",
+            f'export PATH="{settings.bin}:$PATH"',
+        ]
+    )

@@ -17,8 +17,17 @@ from lfd.stack.settings import Settings
 
 #: Start order; stop order is the reverse. Groups name what a test or command can ask for.
 COMPONENTS: tuple[Component, ...] = (
-    ETCD, APISERVER, CONTROLLER_MANAGER, SCHEDULER, KWOK, KUBECTL, HELM,
-    KAFKA, FLINK, MLFLOW, PROMETHEUS,
+    ETCD,
+    APISERVER,
+    CONTROLLER_MANAGER,
+    SCHEDULER,
+    KWOK,
+    KUBECTL,
+    HELM,
+    KAFKA,
+    FLINK,
+    MLFLOW,
+    PROMETHEUS,
 )
 GROUPS: dict[str, tuple[str, ...]] = {
     "kubernetes": ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl"),

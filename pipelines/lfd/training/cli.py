@@ -64,36 +64,69 @@ def register(subparsers: Any) -> None:
 
 
 def _add_tracking(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracking-uri", default=None,
-                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the local stack's)")
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the local stack's)",
+    )
     parser.add_argument("--model-name", default="fraud-detector", help="registered model name (default: %(default)s)")
 
 
 def _register_train(subparsers: Any) -> None:
-    p = subparsers.add_parser("train", help="train XGBoost + LightGBM, log to MLflow, register the winner",
-                              description="Train and compare the fraud models on labelled transactions.",
-                              epilog=TRAIN_EPILOG, **_formatter())
+    p = subparsers.add_parser(
+        "train",
+        help="train XGBoost + LightGBM, log to MLflow, register the winner",
+        description="Train and compare the fraud models on labelled transactions.",
+        epilog=TRAIN_EPILOG,
+        **_formatter(),
+    )
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="labelled CSV or CSV.gz (default: dev sample)")
-    p.add_argument("--time-budget", type=float, default=DEFAULT_BUDGET, metavar="SECONDS",
-                   help="Optuna tuning time over all families (default: %(default)s; whole run <= 5 min on 2 cores)")
-    p.add_argument("--register", action=argparse.BooleanOptionalAction, default=True,
-                   help="register the winner as <model-name>@challenger (default: yes)")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        default=DEFAULT_BUDGET,
+        metavar="SECONDS",
+        help="Optuna tuning time over all families (default: %(default)s; whole run <= 5 min on 2 cores)",
+    )
+    p.add_argument(
+        "--register",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="register the winner as <model-name>@challenger (default: yes)",
+    )
     p.add_argument("--split", choices=("time", "stratified"), default="time", help="default: %(default)s")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of rows held out (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed for splits, samplers and boosters (default: %(default)s)")
     p.add_argument("--trials", type=int, default=None, help="cap Optuna trials per family (reproducible runs)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="threads per booster (default: %(default)s; on 20k rows a second OpenMP thread gains little "
-                        "and stalls badly when the cores are shared)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per booster (default: %(default)s; on 20k rows a second OpenMP thread gains little "
+        "and stalls badly when the cores are shared)",
+    )
     p.add_argument("--families", default="xgboost,lightgbm", help="comma-separated (default: %(default)s)")
-    p.add_argument("--review-cost", type=float, default=DEFAULT_REVIEW_COST, help="EUR per false alarm (default: %(default)s)")
-    p.add_argument("--missed-fraud-factor", type=float, default=1.0,
-                   help="a missed fraud costs factor x Amount ... (default: %(default)s)")
+    p.add_argument(
+        "--review-cost", type=float, default=DEFAULT_REVIEW_COST, help="EUR per false alarm (default: %(default)s)"
+    )
+    p.add_argument(
+        "--missed-fraud-factor",
+        type=float,
+        default=1.0,
+        help="a missed fraud costs factor x Amount ... (default: %(default)s)",
+    )
     p.add_argument("--missed-fraud-fixed-cost", type=float, default=0.0, help="... + this EUR (default: %(default)s)")
-    p.add_argument("--use-time-feature", action="store_true",
-                   help="let models split on Time (off: Time is seconds into a 2-day capture, it does not generalise)")
-    p.add_argument("--min-pr-auc", type=float, default=DEFAULT_MIN_VALIDATION_PR_AUC,
-                   help="register only if the winner's weighted validation PR-AUC reaches this (default: %(default)s)")
+    p.add_argument(
+        "--use-time-feature",
+        action="store_true",
+        help="let models split on Time (off: Time is seconds into a 2-day capture, it does not generalise)",
+    )
+    p.add_argument(
+        "--min-pr-auc",
+        type=float,
+        default=DEFAULT_MIN_VALIDATION_PR_AUC,
+        help="register only if the winner's weighted validation PR-AUC reaches this (default: %(default)s)",
+    )
     p.add_argument("--experiment", default="fraud-detector", help="MLflow experiment (default: %(default)s)")
     p.add_argument("--output-dir", type=Path, default=None, help="keep bundles and plots here (default: a temp dir)")
     _add_tracking(p)
@@ -101,17 +134,26 @@ def _register_train(subparsers: Any) -> None:
 
 
 def _register_promote(subparsers: Any) -> None:
-    p = subparsers.add_parser("promote", help="move the @champion alias (default: to the current @challenger)",
-                              description="Point fraud-detector@champion at a registered version.",
-                              epilog=PROMOTE_EPILOG, **_formatter())
+    p = subparsers.add_parser(
+        "promote",
+        help="move the @champion alias (default: to the current @challenger)",
+        description="Point fraud-detector@champion at a registered version.",
+        epilog=PROMOTE_EPILOG,
+        **_formatter(),
+    )
     p.add_argument("--version", default=None, help="version to promote (default: the @challenger version)")
     _add_tracking(p)
     p.set_defaults(handler=_promote)
 
 
 def _register_generate(subparsers: Any) -> None:
-    p = subparsers.add_parser("generate", help="synthetic transactions fitted on the real rows (load tests, demo)",
-                              description="Generate synthetic contract records.", epilog=GENERATE_EPILOG, **_formatter())
+    p = subparsers.add_parser(
+        "generate",
+        help="synthetic transactions fitted on the real rows (load tests, demo)",
+        description="Generate synthetic contract records.",
+        epilog=GENERATE_EPILOG,
+        **_formatter(),
+    )
     p.add_argument("-n", "--rows", type=int, default=1000, help="rows to generate (default: %(default)s)")
     p.add_argument("--fraud-ratio", type=float, default=0.00167, help="share of frauds (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
@@ -142,8 +184,9 @@ def _require_reachable(uri: str) -> None:
     try:
         urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=5).close()
     except OSError as exc:
-        raise ConnectionError(f"MLflow at {uri} is not reachable ({exc}); start it with `lfd stack up mlflow` "
-                              f"or pass --tracking-uri") from exc
+        raise ConnectionError(
+            f"MLflow at {uri} is not reachable ({exc}); start it with `lfd stack up mlflow` or pass --tracking-uri"
+        ) from exc
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -155,11 +198,22 @@ def _train(args: argparse.Namespace) -> int:
         uri = tracking_uri(args.tracking_uri)
         _require_reachable(uri)
         config = TrainConfig(
-            data=args.data, time_budget=args.time_budget, families=tuple(args.families.split(",")),
-            split_method=args.split, test_fraction=args.test_fraction, seed=args.seed,
+            data=args.data,
+            time_budget=args.time_budget,
+            families=tuple(args.families.split(",")),
+            split_method=args.split,
+            test_fraction=args.test_fraction,
+            seed=args.seed,
             costs=CostModel(args.review_cost, args.missed_fraud_factor, args.missed_fraud_fixed_cost),
-            tracking_uri=uri, register=args.register, model_name=args.model_name, experiment=args.experiment,
-            min_validation_pr_auc=args.min_pr_auc, max_trials=args.trials, threads=args.threads, use_time=args.use_time_feature, output_dir=args.output_dir,
+            tracking_uri=uri,
+            register=args.register,
+            model_name=args.model_name,
+            experiment=args.experiment,
+            min_validation_pr_auc=args.min_pr_auc,
+            max_trials=args.trials,
+            threads=args.threads,
+            use_time=args.use_time_feature,
+            output_dir=args.output_dir,
         )
         report = run(config)
     except (ContractViolation, ValueError, FileNotFoundError, ConnectionError) as exc:

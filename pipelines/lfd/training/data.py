@@ -25,8 +25,14 @@ from lfd.contract import (
 )
 from lfd.training.defaults import DEFAULT_DATA
 
-__all__ = ["DEFAULT_DATA", "DataValidationError", "fingerprint", "load_labelled", "require_both_classes",
-           "validate_labelled"]
+__all__ = [
+    "DEFAULT_DATA",
+    "DataValidationError",
+    "fingerprint",
+    "load_labelled",
+    "require_both_classes",
+    "validate_labelled",
+]
 
 
 class DataValidationError(ContractViolation):
@@ -85,7 +91,9 @@ def _as_finite(values: pd.Series, column: str) -> pd.Series:
     non_finite = ~np.isfinite(as_float)
     if non_finite.any():
         row = _first_row(non_finite)
-        raise DataValidationError(column, f"must be finite (no NaN, empty or inf); row {row} has {values.iloc[row]!r}", row)
+        raise DataValidationError(
+            column, f"must be finite (no NaN, empty or inf); row {row} has {values.iloc[row]!r}", row
+        )
     return pd.Series(as_float, index=values.index, name=column)
 
 
@@ -100,7 +108,9 @@ def _as_label(values: pd.Series) -> pd.Series:
     bad = ~values.isin([0.0, 1.0]).to_numpy()
     if bad.any():
         row = _first_row(bad)
-        raise DataValidationError(LABEL_FIELD, f"must be 0 (legitimate) or 1 (fraud); row {row} has {values.iloc[row]}", row)
+        raise DataValidationError(
+            LABEL_FIELD, f"must be 0 (legitimate) or 1 (fraud); row {row} has {values.iloc[row]}", row
+        )
     return values.astype(np.int8)
 
 

@@ -69,8 +69,9 @@ class AtThreshold:
     true_negatives: int
 
 
-def at_threshold(y_true: IntArray, scores: FloatArray, threshold: float,
-                 legit_weight: float = LEGIT_WEIGHT) -> AtThreshold:
+def at_threshold(
+    y_true: IntArray, scores: FloatArray, threshold: float, legit_weight: float = LEGIT_WEIGHT
+) -> AtThreshold:
     y = np.asarray(y_true)
     flagged = np.asarray(scores) >= threshold
     tp = int(np.sum(flagged & (y == 1)))
@@ -83,7 +84,10 @@ def at_threshold(y_true: IntArray, scores: FloatArray, threshold: float,
         precision=float(precision),
         recall=tp / (tp + fn) if tp + fn else 0.0,
         fpr=fp / (fp + tn) if fp + tn else 0.0,
-        true_positives=tp, false_positives=fp, false_negatives=fn, true_negatives=tn,
+        true_positives=tp,
+        false_positives=fp,
+        false_negatives=fn,
+        true_negatives=tn,
     )
 
 
@@ -104,8 +108,14 @@ class Metrics:
         return {k: float(v) for k, v in asdict(self).items()}
 
 
-def evaluate(y_true: IntArray, scores: FloatArray, amount: FloatArray, threshold: float,
-             costs: CostModel = DEFAULT_COSTS, legit_weight: float = LEGIT_WEIGHT) -> Metrics:
+def evaluate(
+    y_true: IntArray,
+    scores: FloatArray,
+    amount: FloatArray,
+    threshold: float,
+    costs: CostModel = DEFAULT_COSTS,
+    legit_weight: float = LEGIT_WEIGHT,
+) -> Metrics:
     """Every metric the pipeline logs, for one model on one set of rows."""
     point = at_threshold(y_true, scores, threshold, legit_weight)
     return Metrics(

@@ -53,13 +53,30 @@ def matrices(frame: pd.DataFrame, use_time: bool = False) -> Matrices:
 
 # --- search spaces -------------------------------------------------------------------------------
 
+
 def default_params(family: Family) -> dict[str, Any]:
     """A sensible first trial, so even a tiny budget yields a reasonable model."""
     if family == "xgboost":
-        return {"max_depth": 4, "learning_rate": 0.05, "subsample": 0.8, "colsample_bytree": 0.7,
-                "min_child_weight": 1.0, "reg_lambda": 1.0, "reg_alpha": 0.001, "scale_pos_weight": 5.0}
-    return {"num_leaves": 15, "learning_rate": 0.05, "bagging_fraction": 0.8, "feature_fraction": 0.7,
-            "min_child_samples": 20, "lambda_l2": 1.0, "lambda_l1": 0.001, "scale_pos_weight": 5.0}
+        return {
+            "max_depth": 4,
+            "learning_rate": 0.05,
+            "subsample": 0.8,
+            "colsample_bytree": 0.7,
+            "min_child_weight": 1.0,
+            "reg_lambda": 1.0,
+            "reg_alpha": 0.001,
+            "scale_pos_weight": 5.0,
+        }
+    return {
+        "num_leaves": 15,
+        "learning_rate": 0.05,
+        "bagging_fraction": 0.8,
+        "feature_fraction": 0.7,
+        "min_child_samples": 20,
+        "lambda_l2": 1.0,
+        "lambda_l1": 0.001,
+        "scale_pos_weight": 5.0,
+    }
 
 
 def suggest_params(family: Family, trial: optuna.Trial) -> dict[str, Any]:
@@ -93,19 +110,43 @@ def suggest_params(family: Family, trial: optuna.Trial) -> dict[str, Any]:
 
 # --- native training -----------------------------------------------------------------------------
 
+
 def _xgb_params(params: dict[str, Any], seed: int, threads: int) -> dict[str, Any]:
-    return {**params, "objective": "binary:logistic", "eval_metric": "aucpr", "tree_method": "hist",
-            "seed": seed, "nthread": threads, "verbosity": 0}
+    return {
+        **params,
+        "objective": "binary:logistic",
+        "eval_metric": "aucpr",
+        "tree_method": "hist",
+        "seed": seed,
+        "nthread": threads,
+        "verbosity": 0,
+    }
 
 
 def _lgb_params(params: dict[str, Any], seed: int, threads: int) -> dict[str, Any]:
-    return {**params, "objective": "binary", "metric": "average_precision", "bagging_freq": 1,
-            "seed": seed, "num_threads": threads, "verbosity": -1, "deterministic": True,
-            "force_row_wise": True, "feature_pre_filter": False}
+    return {
+        **params,
+        "objective": "binary",
+        "metric": "average_precision",
+        "bagging_freq": 1,
+        "seed": seed,
+        "num_threads": threads,
+        "verbosity": -1,
+        "deterministic": True,
+        "force_row_wise": True,
+        "feature_pre_filter": False,
+    }
 
 
-def fit(family: Family, params: dict[str, Any], train: Matrices, valid: Matrices | None,
-        rounds: int, seed: int, threads: int) -> tuple[Any, int]:
+def fit(
+    family: Family,
+    params: dict[str, Any],
+    train: Matrices,
+    valid: Matrices | None,
+    rounds: int,
+    seed: int,
+    threads: int,
+) -> tuple[Any, int]:
     """Train a native booster; with ``valid``, stop early on weighted validation PR-AUC.
 
     Returns the booster (truncated to its best round) and the number of rounds it kept.
@@ -115,8 +156,9 @@ def fit(family: Family, params: dict[str, Any], train: Matrices, valid: Matrices
     return _fit_lightgbm(params, train, valid, rounds, seed, threads)
 
 
-def _fit_xgboost(params: dict[str, Any], train: Matrices, valid: Matrices | None, rounds: int,
-                 seed: int, threads: int) -> tuple[Any, int]:
+def _fit_xgboost(
+    params: dict[str, Any], train: Matrices, valid: Matrices | None, rounds: int, seed: int, threads: int
+) -> tuple[Any, int]:
     import xgboost as xgb
 
     dtrain = xgb.DMatrix(train.x, label=train.y, feature_names=list(FEATURES))
@@ -124,8 +166,14 @@ def _fit_xgboost(params: dict[str, Any], train: Matrices, valid: Matrices | None
     if valid is not None:
         evals = [(xgb.DMatrix(valid.x, label=valid.y, weight=valid.weight, feature_names=list(FEATURES)), "valid")]
         stopping = EARLY_STOPPING_ROUNDS
-    booster = xgb.train(_xgb_params(params, seed, threads), dtrain, num_boost_round=rounds, evals=evals,
-                        early_stopping_rounds=stopping, verbose_eval=False)
+    booster = xgb.train(
+        _xgb_params(params, seed, threads),
+        dtrain,
+        num_boost_round=rounds,
+        evals=evals,
+        early_stopping_rounds=stopping,
+        verbose_eval=False,
+    )
     if valid is not None:
         kept = booster.best_iteration + 1
         booster = booster[:kept]
@@ -134,8 +182,9 @@ def _fit_xgboost(params: dict[str, Any], train: Matrices, valid: Matrices | None
     return booster, kept
 
 
-def _fit_lightgbm(params: dict[str, Any], train: Matrices, valid: Matrices | None, rounds: int,
-                  seed: int, threads: int) -> tuple[Any, int]:
+def _fit_lightgbm(
+    params: dict[str, Any], train: Matrices, valid: Matrices | None, rounds: int, seed: int, threads: int
+) -> tuple[Any, int]:
     import lightgbm as lgb
 
     full = _lgb_params(params, seed, threads)

@@ -79,11 +79,17 @@ class TrainingReport:
 
     def table(self) -> str:
         """Markdown comparison table of the test-split metrics."""
-        rows = ["| metric (test split) | " + " | ".join(r.family for r in self.results) + " |",
-                "|---|" + "---|" * len(self.results)]
+        rows = [
+            "| metric (test split) | " + " | ".join(r.family for r in self.results) + " |",
+            "|---|" + "---|" * len(self.results),
+        ]
         for name in Metrics.__dataclass_fields__:
             rows.append(f"| {name} | " + " | ".join(f"{r.metrics.as_dict()[name]:.4f}" for r in self.results) + " |")
-        rows.append("| validation PR-AUC (weighted) | " + " | ".join(f"{r.tuned.validation_pr_auc:.4f}" for r in self.results) + " |")
+        rows.append(
+            "| validation PR-AUC (weighted) | "
+            + " | ".join(f"{r.tuned.validation_pr_auc:.4f}" for r in self.results)
+            + " |"
+        )
         rows.append("| Optuna trials | " + " | ".join(str(r.tuned.n_trials) for r in self.results) + " |")
         return "\n".join(rows)
 
@@ -109,24 +115,40 @@ def run(config: TrainConfig) -> TrainingReport:
     return report
 
 
-def _train_family(family: Family, parts: Split, config: TrainConfig, budget: float, data_fingerprint: str,
-                  out: Path) -> FamilyResult:
-    tune_config = TuneConfig(time_budget=budget, seed=config.seed, max_trials=config.max_trials,
-                             threads=config.threads, split_method=config.split_method, use_time=config.use_time,
-                             show_progress=config.show_progress)
+def _train_family(
+    family: Family, parts: Split, config: TrainConfig, budget: float, data_fingerprint: str, out: Path
+) -> FamilyResult:
+    tune_config = TuneConfig(
+        time_budget=budget,
+        seed=config.seed,
+        max_trials=config.max_trials,
+        threads=config.threads,
+        split_method=config.split_method,
+        use_time=config.use_time,
+        show_progress=config.show_progress,
+    )
     tuned = tune(family, parts.train, tune_config)
-    threshold = choose_threshold(tuned.validation_y, tuned.validation_scores, tuned.validation_amount,
-                                 config.costs, LEGIT_WEIGHT).threshold
+    threshold = choose_threshold(
+        tuned.validation_y, tuned.validation_scores, tuned.validation_amount, config.costs, LEGIT_WEIGHT
+    ).threshold
     y_test = parts.test[LABEL_FIELD].to_numpy()
     amount_test = parts.test[AMOUNT_FIELD].to_numpy()
     # Score the test rows through the bundle: exactly the serving path.
     scores = ModelBundle(tuned.booster, BundleMetadata(flavor=family, threshold=threshold)).predict_proba(parts.test)
     metrics = evaluate(y_test, scores, amount_test, threshold, config.costs)
     metadata = BundleMetadata(
-        flavor=family, threshold=threshold, training_fingerprint=data_fingerprint,
+        flavor=family,
+        threshold=threshold,
+        training_fingerprint=data_fingerprint,
         metrics={**metrics.as_dict(), "validation_pr_auc_weighted": tuned.validation_pr_auc},
-        params={**tuned.params, "num_boost_round": tuned.rounds, "use_time": config.use_time,
-                "split": config.split_method, "test_fraction": config.test_fraction, "seed": config.seed},
+        params={
+            **tuned.params,
+            "num_boost_round": tuned.rounds,
+            "use_time": config.use_time,
+            "split": config.split_method,
+            "test_fraction": config.test_fraction,
+            "seed": config.seed,
+        },
         cost_model=config.costs.as_dict(),
     )
     bundle_dir = out / "bundle"
@@ -143,8 +165,9 @@ def _family_plots(result: FamilyResult, test: pd.DataFrame, costs: CostModel, ou
         plots.pr_curve(y, {result.family: s}, out / "pr_curve.png"),
         plots.roc(y, {result.family: s}, out / "roc.png"),
         plots.confusion(y, s, threshold, out / "confusion_matrix.png"),
-        plots.feature_importance(families.feature_importance(result.family, result.tuned.booster),
-                                 out / "feature_importance.png"),
+        plots.feature_importance(
+            families.feature_importance(result.family, result.tuned.booster), out / "feature_importance.png"
+        ),
         plots.score_distribution(y, s, threshold, out / "score_distribution.png"),
         plots.cost_curve(y, s, curve, threshold, out / "cost_by_threshold.png"),
     ]

@@ -34,8 +34,13 @@ def pr_curve(y: npt.NDArray[Any], scores: Scores, path: Path) -> Path:
     for label, s in scores.items():
         precision, recall, _ = precision_recall_curve(y, s, sample_weight=class_weights(y, LEGIT_WEIGHT))
         ax.step(recall, precision, where="post", label=label)
-    ax.set(xlabel="recall", ylabel=f"precision (legitimate rows x {LEGIT_WEIGHT:.3f})",
-           title="Precision-recall at the real stream's fraud rate", xlim=(0, 1.01), ylim=(0, 1.02))
+    ax.set(
+        xlabel="recall",
+        ylabel=f"precision (legitimate rows x {LEGIT_WEIGHT:.3f})",
+        title="Precision-recall at the real stream's fraud rate",
+        xlim=(0, 1.01),
+        ylim=(0, 1.02),
+    )
     ax.legend(loc="lower left")
     return _save(fig, path)
 
@@ -47,8 +52,14 @@ def roc(y: npt.NDArray[Any], scores: Scores, path: Path) -> Path:
         fpr, tpr, _ = roc_curve(y, s)
         ax.plot(fpr, tpr, label=label)
     ax.axvline(0.001, color="grey", linestyle=":", label="FPR 0.1%")
-    ax.set(xscale="log", xlim=(1e-4, 1), ylim=(0, 1.02), xlabel="false-positive rate (log)",
-           ylabel="recall", title="ROC (log FPR: the region that matters)")
+    ax.set(
+        xscale="log",
+        xlim=(1e-4, 1),
+        ylim=(0, 1.02),
+        xlabel="false-positive rate (log)",
+        ylabel="recall",
+        title="ROC (log FPR: the region that matters)",
+    )
     ax.legend(loc="lower right")
     return _save(fig, path)
 
@@ -61,8 +72,15 @@ def confusion(y: npt.NDArray[Any], s: npt.NDArray[Any], threshold: float, path: 
     ax.imshow(np.log1p(grid), cmap="Blues")
     for (i, j), n in np.ndenumerate(grid):
         ax.text(j, i, f"{n}", ha="center", va="center", fontsize=14)
-    ax.set(xticks=[0, 1], xticklabels=["legit", "fraud"], yticks=[0, 1], yticklabels=["legit", "fraud"],
-           xlabel="predicted", ylabel="actual", title=f"Confusion at threshold {threshold:.4f} (unweighted counts)")
+    ax.set(
+        xticks=[0, 1],
+        xticklabels=["legit", "fraud"],
+        yticks=[0, 1],
+        yticklabels=["legit", "fraud"],
+        xlabel="predicted",
+        ylabel="actual",
+        title=f"Confusion at threshold {threshold:.4f} (unweighted counts)",
+    )
     return _save(fig, path)
 
 
@@ -88,8 +106,9 @@ def score_distribution(y: npt.NDArray[Any], s: npt.NDArray[Any], threshold: floa
     return _save(fig, path)
 
 
-def cost_curve(y: npt.NDArray[Any], s: npt.NDArray[Any], costs_by_threshold: tuple[Any, Any],
-               threshold: float, path: Path) -> Path:
+def cost_curve(
+    y: npt.NDArray[Any], s: npt.NDArray[Any], costs_by_threshold: tuple[Any, Any], threshold: float, path: Path
+) -> Path:
     """Expected cost against threshold (``costs_by_threshold`` = (thresholds, costs))."""
     thresholds, costs = costs_by_threshold
     fig = Figure(figsize=(6, 4.5))

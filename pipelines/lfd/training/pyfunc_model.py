@@ -22,10 +22,12 @@ OUTPUT_COLUMNS = ("fraud_probability", "decision")
 
 def predictions_frame(bundle: ModelBundle, rows: Any) -> pd.DataFrame:
     probability = bundle.predict_proba(rows)
-    return pd.DataFrame({
-        OUTPUT_COLUMNS[0]: probability.astype(np.float64),
-        OUTPUT_COLUMNS[1]: (probability >= bundle.threshold).astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            OUTPUT_COLUMNS[0]: probability.astype(np.float64),
+            OUTPUT_COLUMNS[1]: (probability >= bundle.threshold).astype(np.int64),
+        }
+    )
 
 
 class FraudDetectorModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]

@@ -46,8 +46,15 @@ class LoggedModel:
     model_uri: str
 
 
-def log_family_run(family: str, params: dict[str, Any], metrics: dict[str, float], plots: list[Path],
-                   bundle_dir: Path, example: pd.DataFrame, tags: dict[str, str]) -> LoggedModel:
+def log_family_run(
+    family: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    plots: list[Path],
+    bundle_dir: Path,
+    example: pd.DataFrame,
+    tags: dict[str, str],
+) -> LoggedModel:
     """One nested MLflow run: params, metrics, plots, and the pyfunc model wrapping the bundle."""
     import mlflow
 
@@ -60,8 +67,12 @@ def log_family_run(family: str, params: dict[str, Any], metrics: dict[str, float
             mlflow.log_artifact(str(plot), artifact_path="plots")
         signature = mlflow.models.infer_signature(example, predictions_frame(ModelBundle.load(bundle_dir), example))
         info = mlflow.pyfunc.log_model(
-            name="model", python_model=FraudDetectorModel(), artifacts={MLFLOW_ARTIFACT_KEY: str(bundle_dir)},
-            signature=signature, input_example=example, pip_requirements=_requirements(family),
+            name="model",
+            python_model=FraudDetectorModel(),
+            artifacts={MLFLOW_ARTIFACT_KEY: str(bundle_dir)},
+            signature=signature,
+            input_example=example,
+            pip_requirements=_requirements(family),
         )
         return LoggedModel(run_id=run.info.run_id, model_uri=info.model_uri)
 
@@ -75,15 +86,22 @@ def _requirements(family: str) -> list[str]:
 
     booster = "xgboost-cpu" if family == "xgboost" else "lightgbm"
     module = "xgboost" if family == "xgboost" else "lightgbm"
-    return [f"mlflow=={version('mlflow')}", f"{booster}=={__import__(module).__version__}",
-            f"numpy=={version('numpy')}", f"pandas=={version('pandas')}", f"pyarrow=={version('pyarrow')}"]
+    return [
+        f"mlflow=={version('mlflow')}",
+        f"{booster}=={__import__(module).__version__}",
+        f"numpy=={version('numpy')}",
+        f"pandas=={version('pandas')}",
+        f"pyarrow=={version('pyarrow')}",
+    ]
 
 
 def registration_gate(winner_validation_pr_auc: float, minimum: float) -> str | None:
     """Why the winner must not be registered, or None if it may be (pure)."""
     if winner_validation_pr_auc < minimum:
-        return (f"winner's validation PR-AUC (weighted) {winner_validation_pr_auc:.4f} is below the registration "
-                f"minimum {minimum:.4f}; not registered")
+        return (
+            f"winner's validation PR-AUC (weighted) {winner_validation_pr_auc:.4f} is below the registration "
+            f"minimum {minimum:.4f}; not registered"
+        )
     return None
 
 

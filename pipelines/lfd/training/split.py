@@ -66,13 +66,12 @@ def stratified_split(frame: pd.DataFrame, test_fraction: float = DEFAULT_TEST_FR
         rows = np.flatnonzero(labels == label)
         chosen = rng.choice(rows, size=round(len(rows) * test_fraction), replace=False)
         is_test[chosen] = True
-    return Split(
-        frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True), "stratified"
-    )
+    return Split(frame[~is_test].reset_index(drop=True), frame[is_test].reset_index(drop=True), "stratified")
 
 
-def split(frame: pd.DataFrame, method: SplitMethod = "time", test_fraction: float = DEFAULT_TEST_FRACTION,
-          seed: int = 0) -> Split:
+def split(
+    frame: pd.DataFrame, method: SplitMethod = "time", test_fraction: float = DEFAULT_TEST_FRACTION, seed: int = 0
+) -> Split:
     if method == "time":
         return time_split(frame, test_fraction)
     if method == "stratified":

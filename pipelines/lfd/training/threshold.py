@@ -53,8 +53,14 @@ class ThresholdChoice:
     flagged: float  # weighted number of transactions flagged at the threshold
 
 
-def expected_cost(y_true: IntArray, scores: FloatArray, amount: FloatArray, threshold: float,
-                  costs: CostModel, legit_weight: float = 1.0) -> float:
+def expected_cost(
+    y_true: IntArray,
+    scores: FloatArray,
+    amount: FloatArray,
+    threshold: float,
+    costs: CostModel,
+    legit_weight: float = 1.0,
+) -> float:
     """Cost of deciding ``scores >= threshold``: weighted false alarms plus missed fraud amounts."""
     y = np.asarray(y_true)
     flagged = np.asarray(scores) >= threshold
@@ -63,8 +69,13 @@ def expected_cost(y_true: IntArray, scores: FloatArray, amount: FloatArray, thre
     return false_alarms * costs.review_cost + missed
 
 
-def choose_threshold(y_true: IntArray, scores: FloatArray, amount: FloatArray,
-                     costs: CostModel = DEFAULT_COSTS, legit_weight: float = 1.0) -> ThresholdChoice:
+def choose_threshold(
+    y_true: IntArray,
+    scores: FloatArray,
+    amount: FloatArray,
+    costs: CostModel = DEFAULT_COSTS,
+    legit_weight: float = 1.0,
+) -> ThresholdChoice:
     """Scan every distinct score as a threshold (plus 'flag nothing') and keep the cheapest.
 
     Ties in cost go to the highest threshold (fewest alerts). Runs in O(n log n).
@@ -91,8 +102,14 @@ def choose_threshold(y_true: IntArray, scores: FloatArray, amount: FloatArray,
     return ThresholdChoice(threshold=threshold, expected_cost=float(total[best]), flagged=flagged)
 
 
-def cost_by_threshold(y_true: IntArray, scores: FloatArray, amount: FloatArray, costs: CostModel = DEFAULT_COSTS,
-                      legit_weight: float = 1.0, points: int = 200) -> tuple[FloatArray, FloatArray]:
+def cost_by_threshold(
+    y_true: IntArray,
+    scores: FloatArray,
+    amount: FloatArray,
+    costs: CostModel = DEFAULT_COSTS,
+    legit_weight: float = 1.0,
+    points: int = 200,
+) -> tuple[FloatArray, FloatArray]:
     """Expected cost on a grid of thresholds in [0, 1], for trade-off plots."""
     grid = np.linspace(0.0, 1.0, points)
     values = np.array([expected_cost(y_true, scores, amount, float(t), costs, legit_weight) for t in grid])

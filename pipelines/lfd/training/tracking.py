@@ -24,18 +24,33 @@ def log_and_register(report: TrainingReport, config: TrainConfig, out: Path) -> 
     tags = {"lfd.training_fingerprint": report.fingerprint, "lfd.split": config.split_method}
     with mlflow.start_run(run_name="comparison", tags=tags) as parent:
         report.parent_run_id = parent.info.run_id
-        mlflow.log_params({"split": config.split_method, "test_fraction": config.test_fraction,
-                           "seed": config.seed, "time_budget_s": config.time_budget, "data": str(config.data),
-                           "use_time": config.use_time, **{f"cost_{k}": v for k, v in config.costs.as_dict().items()}})
+        mlflow.log_params(
+            {
+                "split": config.split_method,
+                "test_fraction": config.test_fraction,
+                "seed": config.seed,
+                "time_budget_s": config.time_budget,
+                "data": str(config.data),
+                "use_time": config.use_time,
+                **{f"cost_{k}": v for k, v in config.costs.as_dict().items()},
+            }
+        )
         for path in sorted((out / "comparison").glob("*.png")):
             mlflow.log_artifact(str(path), artifact_path="plots")
         for result in report.results:
             logged = log_family_run(
                 result.family,
                 {**result.tuned.params, "num_boost_round": result.tuned.rounds},
-                {**result.metrics.as_dict(), "validation_pr_auc_weighted": result.tuned.validation_pr_auc,
-                 "optuna_trials": float(result.tuned.n_trials), "tune_seconds": result.tuned.seconds},
-                result.plots, result.bundle_dir, example, tags,
+                {
+                    **result.metrics.as_dict(),
+                    "validation_pr_auc_weighted": result.tuned.validation_pr_auc,
+                    "optuna_trials": float(result.tuned.n_trials),
+                    "tune_seconds": result.tuned.seconds,
+                },
+                result.plots,
+                result.bundle_dir,
+                example,
+                tags,
             )
             result.run_id, result.model_uri = logged.run_id, logged.model_uri
         mlflow.set_tag("lfd.winner", report.winner)
@@ -45,9 +60,14 @@ def log_and_register(report: TrainingReport, config: TrainConfig, out: Path) -> 
             mlflow.set_tag("lfd.registration_refused", report.registration_refused)
         elif config.register and winner.model_uri is not None:
             report.registered_version = register_challenger(
-                winner.model_uri, config.model_name,
-                tags={"flavor": winner.family, "threshold": f"{winner.metrics.threshold:.6f}",
-                      "pr_auc_weighted": f"{winner.metrics.pr_auc_weighted:.4f}",
-                      "training_fingerprint": report.fingerprint, "run_id": winner.run_id or ""},
+                winner.model_uri,
+                config.model_name,
+                tags={
+                    "flavor": winner.family,
+                    "threshold": f"{winner.metrics.threshold:.6f}",
+                    "pr_auc_weighted": f"{winner.metrics.pr_auc_weighted:.4f}",
+                    "training_fingerprint": report.fingerprint,
+                    "run_id": winner.run_id or "",
+                },
             )
             mlflow.set_tag("lfd.registered_version", report.registered_version)

@@ -77,8 +77,11 @@ def validation_folds(train: pd.DataFrame, config: TuneConfig) -> list[Fold]:
     else:
         parts = [split(train, "stratified", VALIDATION_FRACTION, config.seed + k) for k in range(2)]
     return [
-        Fold(families.matrices(p.train, config.use_time), families.matrices(p.test, config.use_time),
-             p.test[AMOUNT_FIELD].to_numpy(dtype=np.float64))
+        Fold(
+            families.matrices(p.train, config.use_time),
+            families.matrices(p.test, config.use_time),
+            p.test[AMOUNT_FIELD].to_numpy(dtype=np.float64),
+        )
         for p in parts
     ]
 
@@ -96,8 +99,9 @@ def tune(family: Family, train: pd.DataFrame, config: TuneConfig) -> Tuned:
         for fold in folds:
             if trial.number > 0 and time.monotonic() > deadline:
                 raise optuna.TrialPruned("time budget spent")  # bounds the overshoot to one fit
-            booster, kept = families.fit(family, params, fold.fit, fold.valid, families.MAX_ROUNDS,
-                                         config.seed, config.threads)
+            booster, kept = families.fit(
+                family, params, fold.fit, fold.valid, families.MAX_ROUNDS, config.seed, config.threads
+            )
             scores.append(families.predict(family, booster, fold.valid.x))
             values.append(pr_auc(fold.valid.y, scores[-1], LEGIT_WEIGHT))
             rounds.append(kept)
@@ -109,11 +113,17 @@ def tune(family: Family, train: pd.DataFrame, config: TuneConfig) -> Tuned:
 
     study = _run_study(family, objective, config)
     full = families.matrices(train, config.use_time)
-    booster, _ = families.fit(family, dict(study.best_trial.params), full, None, best.rounds, config.seed,
-                              config.threads)
+    booster, _ = families.fit(
+        family, dict(study.best_trial.params), full, None, best.rounds, config.seed, config.threads
+    )
     return Tuned(
-        family=family, booster=booster, params=dict(study.best_trial.params), rounds=best.rounds,
-        validation_pr_auc=best.value, n_trials=_completed(study), seconds=time.monotonic() - started,
+        family=family,
+        booster=booster,
+        params=dict(study.best_trial.params),
+        rounds=best.rounds,
+        validation_pr_auc=best.value,
+        n_trials=_completed(study),
+        seconds=time.monotonic() - started,
         validation_y=np.concatenate([f.valid.y for f in folds]),
         validation_scores=np.concatenate(best.scores),
         validation_amount=np.concatenate([f.valid_amount for f in folds]),
@@ -122,12 +132,19 @@ def tune(family: Family, train: pd.DataFrame, config: TuneConfig) -> Tuned:
 
 def _run_study(family: Family, objective: Any, config: TuneConfig) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", study_name=f"lfd-{family}",
-                                sampler=optuna.samplers.TPESampler(seed=config.seed))
+    study = optuna.create_study(
+        direction="maximize", study_name=f"lfd-{family}", sampler=optuna.samplers.TPESampler(seed=config.seed)
+    )
     study.enqueue_trial(families.default_params(family))
     started = time.monotonic()
-    with tqdm(total=round(config.time_budget), unit="s", desc=f"tuning {family}", disable=not config.show_progress,
-              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt}s {postfix}") as bar:
+    with tqdm(
+        total=round(config.time_budget),
+        unit="s",
+        desc=f"tuning {family}",
+        disable=not config.show_progress,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total_fmt}s {postfix}",
+    ) as bar:
+
         def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
             bar.n = min(time.monotonic() - started, config.time_budget)
             bar.set_postfix_str(f"trials={len(study.trials)} best weighted PR-AUC={study.best_value:.4f}")

@@ -28,8 +28,23 @@ def _signed_cert(pki: Path, name: str, subject: str, ext: str) -> None:
     _openssl("req", "-new", "-key", f"{name}.key", "-subj", subject, "-out", f"{name}.csr", cwd=pki)
     (pki / f"{name}.ext").write_text(ext)
     _openssl(
-        "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-        "-days", "3650", "-sha256", "-extfile", f"{name}.ext", "-out", f"{name}.crt", cwd=pki,
+        "x509",
+        "-req",
+        "-in",
+        f"{name}.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "3650",
+        "-sha256",
+        "-extfile",
+        f"{name}.ext",
+        "-out",
+        f"{name}.crt",
+        cwd=pki,
     )
 
 
@@ -39,16 +54,32 @@ def ensure_pki(pki: Path) -> None:
     if (pki / "admin.crt").exists() and (pki / "sa.pub").exists():
         return
     _openssl("genrsa", "-out", "ca.key", "2048", cwd=pki)
-    _openssl("req", "-x509", "-new", "-key", "ca.key", "-subj", "/CN=lfd-local-ca", "-days", "3650",
-             "-out", "ca.crt", cwd=pki)
+    _openssl(
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "ca.key",
+        "-subj",
+        "/CN=lfd-local-ca",
+        "-days",
+        "3650",
+        "-out",
+        "ca.crt",
+        cwd=pki,
+    )
     _signed_cert(
-        pki, "apiserver", "/CN=kube-apiserver",
+        pki,
+        "apiserver",
+        "/CN=kube-apiserver",
         "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
         f"extendedKeyUsage=serverAuth\nsubjectAltName={','.join(APISERVER_SANS)}\n",
     )
     # system:masters is the bootstrap superuser group; every other identity goes through RBAC.
     _signed_cert(
-        pki, "admin", "/O=system:masters/CN=lfd-admin",
+        pki,
+        "admin",
+        "/O=system:masters/CN=lfd-admin",
         "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
     )
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
@@ -66,12 +97,12 @@ clusters:
 - name: lfd-local
   cluster:
     server: {server}
-    certificate-authority-data: {b64('ca.crt')}
+    certificate-authority-data: {b64("ca.crt")}
 users:
 - name: lfd-admin
   user:
-    client-certificate-data: {b64('admin.crt')}
-    client-key-data: {b64('admin.key')}
+    client-certificate-data: {b64("admin.crt")}
+    client-key-data: {b64("admin.key")}
 contexts:
 - name: lfd-local
   context: {{cluster: lfd-local, user: lfd-admin, namespace: default}}

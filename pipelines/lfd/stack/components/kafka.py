@@ -77,10 +77,15 @@ def _root(settings: Settings) -> Path:
 def _java_argv(settings: Settings, main_class: str, *args: str) -> list[str | Path]:
     libs = require(settings.kafka_libs, "Kafka jars")
     return [
-        "java", "-Xms256m", "-Xmx1g", "-XX:+UseG1GC",
+        "java",
+        "-Xms256m",
+        "-Xmx1g",
+        "-XX:+UseG1GC",
         f"-Dlog4j2.configurationFile={_root(settings) / 'log4j2.properties'}",
-        "-cp", f"{libs}/*",
-        main_class, *args,
+        "-cp",
+        f"{libs}/*",
+        main_class,
+        *args,
     ]
 
 

@@ -225,7 +225,8 @@ def _nodes_ready(settings: Settings) -> bool:
         return False
     items = json.loads(result.stdout)["items"]
     ready = [
-        n for n in items
+        n
+        for n in items
         if any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
     ]
     return len(ready) >= len(KWOK_NODES)

@@ -23,12 +23,17 @@ def _argv(settings: Settings) -> list[str | Path]:
         require(settings.repo / ".venv" / "bin" / "mlflow", "the main Python environment"),
         "server",
         # MLflow 3 refuses the file store for the model registry; sqlite is the smallest real backend.
-        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'mlflow.db'}",
         # Clients upload through the server (mlflow-artifacts:/), so they need no shared disk.
-        "--artifacts-destination", str(root / "artifacts"),
-        "--host", "127.0.0.1",
-        "--port", str(settings.ports.mlflow),
-        "--workers", "1",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(settings.ports.mlflow),
+        "--workers",
+        "1",
     ]
 
 
