@@ -279,6 +279,7 @@ class SelectorWatcher:
     name: str = "fm"
     samples: list[tuple[str, int]] = field(default_factory=list)
     preview_colours: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -296,6 +297,18 @@ class SelectorWatcher:
     def violations(self) -> list[tuple[str, int]]:
         return [s for s in self.samples if s[1] == 0]
 
+    def caught_up(self, timeout: float = 15.0) -> SelectorWatcher:
+        """Wait for two samples taken after this call, so assertions see the cluster's current state."""
+        target = len(self.samples) + 2
+        deadline = time.monotonic() + timeout
+        while len(self.samples) < target:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"selector watcher stalled at {len(self.samples)} samples; errors: {self.errors[-3:]}"
+                )
+            time.sleep(0.1)
+        return self
+
     @property
     def stable_colours(self) -> list[str]:
         seen: list[str] = []
@@ -306,26 +319,30 @@ class SelectorWatcher:
 
     def _loop(self) -> None:
         while not self._stop.wait(0.2):
-            services = self.kubectl("get", "services", "-n", self.namespace, "-o", "json")
-            pods = self.kubectl("get", "pods", "-n", self.namespace, "-o", "json")
-            if services.returncode != 0 or pods.returncode != 0:
-                continue
-            selects = {
-                s["metadata"]["name"]: s["spec"]["selector"].get("ml.livefraud.io/colour")
-                for s in json.loads(services.stdout)["items"]
-            }
-            if f"{self.name}-preview" in selects:
-                self.preview_colours.add(selects[f"{self.name}-preview"])
-            colour = selects.get(self.name)
-            if colour is None:
-                continue
-            ready = sum(
-                1
-                for p in json.loads(pods.stdout)["items"]
-                if p["metadata"].get("labels", {}).get("ml.livefraud.io/colour") == colour
-                and not p["metadata"].get("deletionTimestamp")
-                and any(
-                    c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", [])
-                )
-            )
-            self.samples.append((colour, ready))
+            try:
+                self._sample()
+            except Exception as exc:  # a slow or odd kubectl answer must not end the watch silently
+                self.errors.append(repr(exc))
+
+    def _sample(self) -> None:
+        services = self.kubectl("get", "services", "-n", self.namespace, "-o", "json")
+        pods = self.kubectl("get", "pods", "-n", self.namespace, "-o", "json")
+        if services.returncode != 0 or pods.returncode != 0:
+            return
+        selects = {
+            s["metadata"]["name"]: (s["spec"].get("selector") or {}).get("ml.livefraud.io/colour")
+            for s in json.loads(services.stdout)["items"]
+        }
+        if f"{self.name}-preview" in selects:
+            self.preview_colours.add(selects[f"{self.name}-preview"])
+        colour = selects.get(self.name)
+        if colour is None:
+            return
+        ready = sum(
+            1
+            for p in json.loads(pods.stdout)["items"]
+            if p["metadata"].get("labels", {}).get("ml.livefraud.io/colour") == colour
+            and not p["metadata"].get("deletionTimestamp")
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in p.get("status", {}).get("conditions", []))
+        )
+        self.samples.append((colour, ready))

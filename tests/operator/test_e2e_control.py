@@ -69,7 +69,7 @@ def test_rollback_by_plugin_annotation_and_patch(
     assert history.returncode == 0 and "(active)" in history.stdout.splitlines()[1]
     shown = plugin(kubernetes, fraudmodels.namespace, "status", "fm").stdout
     assert "Phase:           Healthy" in shown and "Active:          blue  revision 1" in shown
-    assert watcher.stable_colours == ["blue", "green", "blue", "green", "blue"]
+    assert watcher.caught_up().stable_colours == ["blue", "green", "blue", "green", "blue"]
     assert watcher.violations == []
     assert fraudmodels.events().count("RollbackRequested") >= 2
 
@@ -104,7 +104,7 @@ def test_pause_then_promote_and_abort(
     assert plugin(kubernetes, fraudmodels.namespace, "promote", "fm").returncode == 0
     fraudmodels.wait(healthy_on("green", 2), "green Healthy after promote", timeout=180)
     assert "RolloutAborted" in fraudmodels.events() and "Promoted" in fraudmodels.events()
-    assert watcher.stable_colours == ["blue", "green"] and watcher.violations == []
+    assert watcher.caught_up().stable_colours == ["blue", "green"] and watcher.violations == []
 
 
 @pytest.mark.e2e
@@ -139,7 +139,7 @@ def test_operator_killed_at_each_step_converges(
     # that saw too few requests passes as Inconclusive after timeoutSeconds (documented), never as Failed here
     assert verdicts["post"] in ("Passed", "Inconclusive")
     wait_for(lambda: fraudmodels.replicas("blue") == 0, 60, "blue scaled to 0")
-    assert watcher.stable_colours == ["blue", "green"] and watcher.violations == []
+    assert watcher.caught_up().stable_colours == ["blue", "green"] and watcher.violations == []
 
 
 INVALID = [

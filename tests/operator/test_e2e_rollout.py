@@ -83,7 +83,7 @@ def test_good_version_rolls_out_blue_green(
     assert fraudmodels.replicas("blue") > 0, "blue must stay warm during scaleDownDelaySeconds"
     wait_for(lambda: fraudmodels.replicas("blue") == 0, 60, "blue scaled to 0")
     # And the stable Service never selected a colour without ready pods
-    assert watcher.stable_colours == ["blue", "green"]
+    assert watcher.caught_up().stable_colours == ["blue", "green"]
     assert "green" in watcher.preview_colours
     assert watcher.violations == [], f"{len(watcher.violations)} of {len(watcher.samples)} samples"
     reasons = fraudmodels.events()
@@ -117,7 +117,7 @@ def test_bad_model_is_not_promoted(
     wait_for(lambda: fraudmodels.selector_colour("fm-preview") == "blue", 20, "preview back on blue")
     wait_for(lambda: fraudmodels.replicas("green") == 0, 20, "green scaled to 0")
     assert "AnalysisFailed" in fraudmodels.events()
-    assert set(watcher.stable_colours) == {"blue"} and watcher.violations == []
+    assert set(watcher.caught_up().stable_colours) == {"blue"} and watcher.violations == []
 
 
 @pytest.mark.e2e
@@ -144,5 +144,5 @@ def test_post_promotion_slo_failure_switches_back(
     history = {r["revision"]: r["outcome"] for r in status["revisions"]}
     assert history == {1: "Stable", 2: "Failed"}
     assert "RolledBack" in fraudmodels.events()
-    assert watcher.stable_colours == ["blue", "green", "blue"] and watcher.violations == []
+    assert watcher.caught_up().stable_colours == ["blue", "green", "blue"] and watcher.violations == []
     assert simulator.errors == []
