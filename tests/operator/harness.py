@@ -324,15 +324,23 @@ class SelectorWatcher:
             except Exception as exc:  # a slow or odd kubectl answer must not end the watch silently
                 self.errors.append(repr(exc))
 
-    def _sample(self) -> None:
+    def _selects(self) -> dict[str, str | None] | None:
         services = self.kubectl("get", "services", "-n", self.namespace, "-o", "json")
-        pods = self.kubectl("get", "pods", "-n", self.namespace, "-o", "json")
-        if services.returncode != 0 or pods.returncode != 0:
-            return
-        selects = {
+        if services.returncode != 0:
+            return None
+        return {
             s["metadata"]["name"]: (s["spec"].get("selector") or {}).get("ml.livefraud.io/colour")
             for s in json.loads(services.stdout)["items"]
         }
+
+    def _sample(self) -> None:
+        # Services, pods, services again: two kubectl reads are not one snapshot, so a sample only counts
+        # when the selection did not move while the pods were read (else a switch followed at once by the
+        # old colour's scale-down would look like the selector pointing at a colour with no ready pods).
+        selects = self._selects()
+        pods = self.kubectl("get", "pods", "-n", self.namespace, "-o", "json")
+        if selects is None or pods.returncode != 0 or self._selects() != selects:
+            return
         if f"{self.name}-preview" in selects:
             self.preview_colours.add(selects[f"{self.name}-preview"])
         colour = selects.get(self.name)
