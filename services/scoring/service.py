@@ -17,6 +17,8 @@ from typing import Annotated, Any
 import bentoml
 from pydantic import Field
 
+from lfd.contract import EXAMPLE_TRANSACTION
+
 from .config import ScoringConfig
 from .engine import ScoringEngine
 from .errors import ScoringError, error_body, http_headers, http_status
@@ -25,41 +27,8 @@ from .oip.http_app import build_app
 
 log = logging.getLogger(__name__)
 
-#: One real transaction from the dev data, in the wire contract. Shown in the OpenAPI docs and
-#: reused by the tests, so the documented example is always a valid request.
-EXAMPLE_TRANSACTION: dict[str, Any] = {
-    "id": "tx-example-0001",
-    "Time": 0.0,
-    "V1": 1.191857,
-    "V2": 0.266151,
-    "V3": 0.16648,
-    "V4": 0.448154,
-    "V5": 0.060018,
-    "V6": -0.082361,
-    "V7": -0.078803,
-    "V8": 0.085102,
-    "V9": -0.255425,
-    "V10": -0.166974,
-    "V11": 1.612727,
-    "V12": 1.065235,
-    "V13": 0.489095,
-    "V14": -0.143772,
-    "V15": 0.635558,
-    "V16": 0.463917,
-    "V17": -0.114805,
-    "V18": -0.183361,
-    "V19": -0.145783,
-    "V20": -0.069083,
-    "V21": -0.225775,
-    "V22": -0.638672,
-    "V23": 0.101288,
-    "V24": -0.339846,
-    "V25": 0.16717,
-    "V26": 0.125895,
-    "V27": -0.008983,
-    "V28": 0.014724,
-    "Amount": 2.69,
-}
+#: The contract's example transaction, shown in the OpenAPI docs and reused by the tests, so the
+#: documented example is always a valid request.
 EXAMPLE_INPUT: dict[str, Any] = {"transactions": [EXAMPLE_TRANSACTION]}
 
 TRANSACTIONS_DOC = (

@@ -98,3 +98,9 @@ def test_batch_rules() -> None:
     with pytest.raises(ContractViolation, match="record 1: field 'Amount'"):
         parse_batch([record(id="a"), record(id="b", Amount=-2)], max_batch=10)
     assert [t.id for t in parse_batch([record(id="a"), record(id="b")], max_batch=10)] == ["a", "b"]
+
+
+def test_the_documented_example_is_a_valid_request() -> None:
+    from lfd.contract import EXAMPLE_TRANSACTION
+
+    assert parse_transaction(EXAMPLE_TRANSACTION).id == EXAMPLE_TRANSACTION["id"]
