@@ -6,7 +6,6 @@ means starting it again with ``restore_from`` = the newest retained checkpoint.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -15,33 +14,14 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lfd.stack.process import signal_tree
 from lfd.streaming.config import StreamConfig, to_argv
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live descendant of ``pid`` (from /proc), children first found first."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found: list[int] = []
-    stack = [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
 
 
 def kill_tree(pid: int, sig: signal.Signals = signal.SIGKILL) -> None:
     """Signal ``pid`` and all its descendants, even those that started their own session (BentoML
     workers do: killing only the process group would leave them serving on the inherited socket)."""
-    for target in [pid, *descendants(pid)]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(target, sig)
+    signal_tree(pid, sig)
 
 
 def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
