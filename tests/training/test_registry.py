@@ -1,8 +1,9 @@
 """Registry round trip against the real MLflow server of the local stack.
 
 Given the dev data and a tiny tuning budget, when the pipeline trains, logs and registers, then
-plain ``mlflow.pyfunc.load_model("models:/<name>@challenger")`` returns the training-time scores,
-the bundle carries what serving needs, and ``promote`` moves ``@champion``.
+plain ``mlflow.pyfunc.load_model("models:/<name>@challenger")`` returns the training-time scores of
+the bundled model (refit on all labelled rows after evaluation), the bundle carries what serving
+needs, the runs say the model was refit and the metrics are held-out, and ``promote`` moves ``@champion``.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ def test_challenger_pyfunc_returns_training_time_scores(trained: tuple[TrainingR
     out = model.predict(test_rows)
     assert list(out.columns) == ["fraud_probability", "decision"]
     winner = report.result(report.winner)
-    np.testing.assert_allclose(out["fraud_probability"].to_numpy(), winner.test_scores, rtol=0, atol=1e-6)
-    expected_decision = (winner.test_scores >= winner.metrics.threshold).astype(int)
+    np.testing.assert_allclose(out["fraud_probability"].to_numpy(), winner.served_test_scores, rtol=0, atol=1e-6)
+    # the registered model is the refit one (it also learnt the test rows), not the evaluated one
+    assert not np.allclose(out["fraud_probability"].to_numpy(), winner.test_scores, rtol=0, atol=1e-6)
+    expected_decision = (winner.served_test_scores >= winner.metrics.threshold).astype(int)
     np.testing.assert_array_equal(out["decision"].to_numpy(), expected_decision)
     assert 0 < out["decision"].sum() < len(out)
 
@@ -66,18 +69,22 @@ def test_registered_bundle_carries_what_serving_needs(trained: tuple[TrainingRep
     assert meta.threshold == pytest.approx(report.result(report.winner).metrics.threshold)
     assert meta.metrics["pr_auc_weighted"] > 0.5
     assert meta.cost_model["review_cost"] == 5.0
+    assert meta.params["refit_on_all_rows"] is True
+    assert meta.params["fit_rows"] == len(report.split.train) + len(report.split.test)
     version = MlflowClient().get_model_version(name, report.registered_version or "")
     assert version.tags["flavor"] == report.winner
+    assert version.tags["refit_on_all_rows"] == "true"
 
 
 @pytest.mark.integration
-def test_bundle_reference_sample_is_training_features(trained: tuple[TrainingReport, str]) -> None:
+def test_bundle_reference_sample_is_the_bundled_models_training_features(trained: tuple[TrainingReport, str]) -> None:
     report, _ = trained
     bundle_dir = report.result(report.winner).bundle_dir
     reference = ModelBundle.load(bundle_dir).reference(bundle_dir)
     assert list(reference.columns) == list(FEATURES)
     assert len(reference) == 5000
-    assert reference["Time"].max() < report.split.test["Time"].min()
+    # refit on all rows: the reference covers the test period too (a fifth of the rows)
+    assert (reference["Time"] >= report.split.test["Time"].min()).mean() > 0.1
 
 
 @pytest.mark.integration
@@ -89,6 +96,8 @@ def test_one_run_per_family_with_metrics_and_plots(trained: tuple[TrainingReport
         run_data = client.get_run(result.run_id)
         assert run_data.data.metrics["pr_auc_weighted"] == pytest.approx(result.metrics.pr_auc_weighted)
         assert run_data.data.tags["mlflow.parentRunId"] == report.parent_run_id
+        assert run_data.data.tags["lfd.refit_on_all_rows"] == "true"
+        assert run_data.data.params["refit_on_all_rows"] == "True"
         plots = {Path(a.path).name for a in client.list_artifacts(result.run_id, "plots")}
         assert {
             "pr_curve.png",

@@ -1,8 +1,9 @@
-"""End to end: load → split → tune each family → threshold → evaluate → bundle → MLflow → registry.
+"""End to end: load → split → tune each family → threshold → evaluate → refit → bundle → MLflow → registry.
 
 Each step is its own module; this one only wires them, keeps the clock, and collects a report.
 The winner is chosen on *validation* PR-AUC (weighted), so the test rows judge it without having
-picked it.
+picked it. Then (``refit_on_all_rows``, the default) each family is refit on train + test with the
+same hyper-parameters and rounds: the bundle carries that model, the metrics stay the held-out ones.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lfd.training.data import fingerprint, load_labelled, require_both_classes
 from lfd.training.defaults import DEFAULT_DATA, DEFAULT_MIN_VALIDATION_PR_AUC, DEFAULT_TIME_BUDGET
 from lfd.training.evaluate import Metrics, evaluate
 from lfd.training.families import FAMILIES, Family
+from lfd.training.refit import all_labelled_rows, refit
 from lfd.training.register import EXPERIMENT, MODEL_NAME, build_bundle, reference_sample
 from lfd.training.split import DEFAULT_TEST_FRACTION, Split, SplitMethod, split
 from lfd.training.threshold import CostModel, choose_threshold, cost_by_threshold
@@ -47,6 +49,8 @@ class TrainConfig:
     max_trials: int | None = None
     threads: int = 1
     use_time: bool = False
+    #: After evaluation, fit the bundled model on every labelled row (train + test); metrics stay held-out.
+    refit_on_all_rows: bool = True
     output_dir: Path | None = None
     show_progress: bool = True
 
@@ -57,7 +61,9 @@ class FamilyResult:
     tuned: Tuned
     metrics: Metrics
     bundle_dir: Path
-    test_scores: npt.NDArray[np.float32]
+    test_scores: npt.NDArray[np.float32]  # the evaluated model (never saw the test rows): the metrics
+    #: The bundled model's scores on the test rows: equal to ``test_scores`` unless refit on all rows.
+    served_test_scores: npt.NDArray[np.float32]
     plots: list[Path] = field(default_factory=list)
     run_id: str | None = None
     model_uri: str | None = None
@@ -68,7 +74,8 @@ class TrainingReport:
     split: Split
     results: list[FamilyResult]
     winner: Family
-    fingerprint: str
+    fingerprint: str  # rows the bundled model was fit on (train + test when refit on all rows)
+    evaluation_fingerprint: str  # rows the evaluated model was fit on (the training part)
     seconds: float = 0.0
     registered_version: str | None = None
     parent_run_id: str | None = None
@@ -101,11 +108,17 @@ def run(config: TrainConfig) -> TrainingReport:
     require_both_classes(parts.train, "training split")
     require_both_classes(parts.test, "test split")
     out = config.output_dir or Path(tempfile.mkdtemp(prefix="lfd-train-"))
-    data_fingerprint = fingerprint(parts.train)
+    served_rows = all_labelled_rows(parts) if config.refit_on_all_rows else parts.train
     budget = config.time_budget / len(config.families)
-    results = [_train_family(f, parts, config, budget, data_fingerprint, out / f) for f in config.families]
+    results = [_train_family(f, parts, served_rows, config, budget, out / f) for f in config.families]
     winner = max(results, key=lambda r: r.tuned.validation_pr_auc).family
-    report = TrainingReport(split=parts, results=results, winner=winner, fingerprint=data_fingerprint)
+    report = TrainingReport(
+        split=parts,
+        results=results,
+        winner=winner,
+        fingerprint=fingerprint(served_rows),
+        evaluation_fingerprint=fingerprint(parts.train),
+    )
     _comparison_plots(report, out)
     if config.tracking_uri is not None:
         from lfd.training.tracking import log_and_register
@@ -116,7 +129,7 @@ def run(config: TrainConfig) -> TrainingReport:
 
 
 def _train_family(
-    family: Family, parts: Split, config: TrainConfig, budget: float, data_fingerprint: str, out: Path
+    family: Family, parts: Split, served_rows: pd.DataFrame, config: TrainConfig, budget: float, out: Path
 ) -> FamilyResult:
     tune_config = TuneConfig(
         time_budget=budget,
@@ -136,10 +149,21 @@ def _train_family(
     # Score the test rows through the bundle: exactly the serving path.
     scores = ModelBundle(tuned.booster, BundleMetadata(flavor=family, threshold=threshold)).predict_proba(parts.test)
     metrics = evaluate(y_test, scores, amount_test, threshold, config.costs)
+    served = tuned.booster
+    if config.refit_on_all_rows:
+        served = refit(
+            family,
+            tuned.params,
+            tuned.rounds,
+            served_rows,
+            seed=config.seed,
+            threads=config.threads,
+            use_time=config.use_time,
+        )
     metadata = BundleMetadata(
         flavor=family,
         threshold=threshold,
-        training_fingerprint=data_fingerprint,
+        training_fingerprint=fingerprint(served_rows),
         metrics={**metrics.as_dict(), "validation_pr_auc_weighted": tuned.validation_pr_auc},
         params={
             **tuned.params,
@@ -148,12 +172,15 @@ def _train_family(
             "split": config.split_method,
             "test_fraction": config.test_fraction,
             "seed": config.seed,
+            "refit_on_all_rows": config.refit_on_all_rows,
+            "fit_rows": len(served_rows),
+            "metrics_measured_on": f"held-out {config.split_method} test split, before any refit",
         },
         cost_model=config.costs.as_dict(),
     )
     bundle_dir = out / "bundle"
-    build_bundle(tuned.booster, metadata, reference_sample(parts.train, config.seed), bundle_dir)
-    result = FamilyResult(family, tuned, metrics, bundle_dir, scores)
+    bundle = build_bundle(served, metadata, reference_sample(served_rows, config.seed), bundle_dir)
+    result = FamilyResult(family, tuned, metrics, bundle_dir, scores, bundle.predict_proba(parts.test))
     result.plots = _family_plots(result, parts.test, config.costs, out / "plots")
     return result
 
