@@ -1,0 +1,28 @@
+"""The repeated-seed summary: mean ± sample sd per family and for the per-seed winner."""
+
+from __future__ import annotations
+
+import pytest
+
+from lfd.training.repeat import SeedResult, summarise
+
+
+@pytest.mark.unit
+def test_summary_gives_mean_and_sample_sd_per_family_and_for_the_winner() -> None:
+    results = [
+        SeedResult(0, "xgboost", {"pr_auc_weighted": 0.80}, winner=True),
+        SeedResult(0, "lightgbm", {"pr_auc_weighted": 0.70}, winner=False),
+        SeedResult(1, "xgboost", {"pr_auc_weighted": 0.90}, winner=False),
+        SeedResult(1, "lightgbm", {"pr_auc_weighted": 0.95}, winner=True),
+    ]
+    table = summarise(results, ["pr_auc_weighted"]).splitlines()
+    assert table[0] == "| model | seeds | pr_auc_weighted |"
+    assert "| xgboost | 2 | 0.850 ± 0.071 |" in table  # sd of (0.8, 0.9) with n-1: 0.0707
+    assert "| lightgbm | 2 | 0.825 ± 0.177 |" in table
+    assert "| winner | 2 | 0.875 ± 0.106 |" in table  # 0.80 (seed 0) and 0.95 (seed 1)
+
+
+@pytest.mark.unit
+def test_one_seed_has_no_spread() -> None:
+    table = summarise([SeedResult(3, "xgboost", {"m": 0.5}, winner=True)], ["m"])
+    assert "| xgboost | 1 | 0.500 |" in table
