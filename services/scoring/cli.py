@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from .config import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, DEFAULT_MAX_BATCH, DEFAULT_MODEL_URI
+
+#: Exit status of ``lfd serve`` when a port it should listen on is taken (callers may retry elsewhere).
+PORT_IN_USE_EXIT = 75  # EX_TEMPFAIL
 
 DESCRIPTION = """\
 Serve the fraud model: POST /score (scores + top-3 reason codes), Open Inference Protocol v2 over
@@ -31,6 +35,8 @@ examples:
   curl -s localhost:3000/v2/health/ready
   curl -s -XPOST localhost:3000/score -H 'content-type: application/json' \\
        -d '{"transactions": [{"id": "t1", "Time": 0, "V1": 1.19, ..., "V28": 0.01, "Amount": 2.69}]}'
+
+exit status 75: --http-port or --grpc-port is already in use (checked before the server starts).
 
 environment: every option maps to LFD_SCORING_<NAME> (e.g. LFD_SCORING_MAX_QUEUE_ROWS); MLFLOW_TRACKING_URI
 is used when --tracking-uri is not given.
@@ -101,7 +107,24 @@ def local_stack_tracking_uri() -> str:
         return ""
 
 
+def busy_ports(args: argparse.Namespace, is_free: Callable[[int, str], bool]) -> list[str]:
+    """One message per port option that cannot be bound, naming the option (empty: all free)."""
+    wanted = {"--http-port": args.http_port, "--grpc-port": args.grpc_port}
+    if args.http_port == args.grpc_port:
+        return [f"--http-port and --grpc-port are both {args.http_port}: they must differ"]
+    return [f"{flag} {port}: {args.host}:{port} is already in use" for flag, port in wanted.items()
+            if not is_free(port, args.host)]  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
+    from lfd.stack.ports import is_free
+
+    # Checked before BentoML starts: a bind failure inside its worker is retried forever by the
+    # arbiter, leaving a process that is up but never ready instead of an error.
+    if problems := busy_ports(args, is_free):
+        for problem in problems:
+            print(f"lfd serve: {problem}", file=sys.stderr)
+        return PORT_IN_USE_EXIT
     argv, env = serve_command(args)
     model = env["LFD_SCORING_MODEL_DIR"] or f"{env['LFD_SCORING_MODEL_URI']} from {env['LFD_SCORING_TRACKING_URI']}"
     print(f"lfd serve: HTTP on {args.host}:{args.http_port}, gRPC on {args.host}:{args.grpc_port}, model {model}",

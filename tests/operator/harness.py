@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -27,16 +26,11 @@ import httpx
 
 from fraud_operator.analysis.smoke import CANNED_TRANSACTIONS
 from lfd.stack.components.prometheus import register_target, unregister_target
+from lfd.stack.scoring_process import ScoringProcess
 from lfd.stack.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 LFD = REPO / ".venv" / "bin" / "lfd"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
@@ -50,16 +44,8 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
-@dataclass
-class ScoringProcess:
-    bundle: Path
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
 class ScoringPool:
-    """One real scoring service per bundle directory."""
+    """One real scoring service per bundle directory, started together (their start-ups overlap)."""
 
     def __init__(self, logs: Path) -> None:
         self.logs = logs
@@ -67,50 +53,17 @@ class ScoringPool:
 
     def start(self, bundles: list[Path]) -> None:
         for bundle in bundles:
-            http, grpc = free_port(), free_port()
             log = self.logs / f"serve-{bundle.name}.log"
-            proc = subprocess.Popen(
-                [
-                    str(LFD),
-                    "serve",
-                    "--model-dir",
-                    str(bundle),
-                    "--host",
-                    "127.0.0.1",
-                    "--http-port",
-                    str(http),
-                    "--grpc-port",
-                    str(grpc),
-                ],
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            self.processes[str(bundle)] = ScoringProcess(bundle, f"http://127.0.0.1:{http}", proc, log)
-        for p in self.processes.values():
-            wait_for(lambda p=p: self._ready(p), 180, f"lfd serve {p.bundle.name} ready (log {p.log})")
-
-    @staticmethod
-    def _ready(p: ScoringProcess) -> bool:
-        if p.process.poll() is not None:
-            raise AssertionError(f"lfd serve {p.bundle} exited: {p.log.read_text()[-2000:]}")
-        try:
-            return httpx.get(f"{p.url}/v2/health/ready", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
+            self.processes[str(bundle)] = ScoringProcess(["--model-dir", str(bundle)], log).start()
+        for process in self.processes.values():
+            process.wait_ready(timeout_s=180, port_retries=2)
 
     def for_bundle(self, bundle: str) -> ScoringProcess | None:
         return self.processes.get(bundle)
 
     def stop(self) -> None:
-        for p in self.processes.values():
-            if p.process.poll() is None:
-                os.killpg(p.process.pid, signal.SIGTERM)
-        for p in self.processes.values():
-            try:
-                p.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.process.pid, signal.SIGKILL)
+        for process in self.processes.values():
+            process.stop()
 
 
 def _model_dir(deployment: dict[str, Any]) -> str | None:

@@ -3,34 +3,22 @@ running as a separate process on free ports. Nothing here is a mock."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
 from lfd.contract import FEATURES, LABEL_FIELD
+from lfd.stack.scoring_process import ScoringProcess
 
 DEV_CSV = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
 #: The test service accepts at most this many records per request (the default 10,000 is unit-tested).
 TEST_MAX_BATCH = 1_000
 #: Rows allowed to wait: small enough that a burst of full batches is shed (overload test).
 TEST_MAX_QUEUE_ROWS = 2_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -57,76 +45,14 @@ def bundle_dir(dev_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
     return ModelBundle(booster, metadata).save(directory, reference=dev_frame[list(FEATURES)].head(200))
 
 
-@dataclass
-class Service:
-    """A running `lfd serve` process (its own session, killed by process group at teardown)."""
-
-    args: list[str]
-    log: Path
-    env: dict[str, str] = field(default_factory=dict)
-    http_port: int = field(default_factory=free_port)
-    grpc_port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
-    def start(self) -> Service:
-        argv = [sys.executable, "-m", "lfd.cli", "serve", *self.args, "--host", "127.0.0.1",
-                "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port)]  # fmt: skip
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **self.env}, start_new_session=True
-            )
-        return self
-
-    def wait_live(self, timeout_s: float = 180.0) -> None:
-        self._wait("/v2/health/live", timeout_s)
-
-    def wait_ready(self, timeout_s: float = 180.0) -> None:
-        self._wait("/v2/health/ready", timeout_s)
-
-    def _wait(self, path: str, timeout_s: float) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"scoring service exited {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(self.url + path, timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"{path} not 200 within {timeout_s} s:\n{self.log_tail()}")
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # our own session: the BentoML arbiter and its worker
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-
-
 @pytest.fixture(scope="session")
-def service(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def service(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScoringProcess]:
     """The service on the local bundle, with a small max batch and queue so limits are cheap to test."""
     log = tmp_path_factory.mktemp("scoring") / "service.log"
     env = {"LFD_SCORING_MAX_QUEUE_ROWS": str(TEST_MAX_QUEUE_ROWS), "LFD_SCORING_MODEL_VERSION": "bundle-test"}
-    running = Service(["--model-dir", str(bundle_dir), "--max-batch", str(TEST_MAX_BATCH)], log, env).start()
+    running = ScoringProcess(["--model-dir", str(bundle_dir), "--max-batch", str(TEST_MAX_BATCH)], log, env)
     try:
-        running.wait_ready()
-        yield running
+        yield running.start_ready()
     finally:
         running.stop()
 
@@ -167,13 +93,14 @@ def registered_model(mlflow_server: str, bundle_dir: Path, dev_frame: pd.DataFra
 
 
 @pytest.fixture(scope="session")
-def registry_service(registered_model: RegisteredModel, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def registry_service(
+    registered_model: RegisteredModel, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ScoringProcess]:
     """The service loading the registered model by alias from the real MLflow server."""
     log = tmp_path_factory.mktemp("scoring-registry") / "service.log"
     args = ["--model-uri", registered_model.alias_uri, "--tracking-uri", registered_model.tracking_uri]
-    running = Service(args, log).start()
+    running = ScoringProcess(args, log)
     try:
-        running.wait_ready()
-        yield running
+        yield running.start_ready()
     finally:
         running.stop()

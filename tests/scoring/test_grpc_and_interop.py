@@ -15,9 +15,10 @@ from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc as pb_grpc
 
 from lfd.contract import FEATURES
+from lfd.stack.scoring_process import ScoringProcess
 from scoring.service import EXAMPLE_INPUT, EXAMPLE_TRANSACTION
 
-from .conftest import TEST_MAX_BATCH, Service
+from .conftest import TEST_MAX_BATCH
 
 pytestmark = pytest.mark.integration
 MODEL = "fraud-detector"
@@ -29,7 +30,7 @@ def real_batch(frame: pd.DataFrame, n: int = 64) -> tuple[np.ndarray, np.ndarray
     return sample[list(FEATURES)].to_numpy(np.float32), ids
 
 
-def score_via_http(service: Service, matrix: np.ndarray) -> np.ndarray:
+def score_via_http(service: ScoringProcess, matrix: np.ndarray) -> np.ndarray:
     import httpx
 
     transactions = [
@@ -40,7 +41,9 @@ def score_via_http(service: Service, matrix: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("client_module", [triton_grpc, triton_http], ids=["tritonclient.grpc", "tritonclient.http"])
-def test_tritonclient_scores_a_batch_unchanged(service: Service, dev_frame: pd.DataFrame, client_module: Any) -> None:
+def test_tritonclient_scores_a_batch_unchanged(
+    service: ScoringProcess, dev_frame: pd.DataFrame, client_module: Any
+) -> None:
     url = service.grpc_target if client_module is triton_grpc else f"127.0.0.1:{service.http_port}"
     client = client_module.InferenceServerClient(url)
     assert client.is_server_live() and client.is_server_ready() and client.is_model_ready(MODEL)
@@ -89,13 +92,13 @@ def example_matrix(n: int = 1) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def stub(service: Service) -> Any:
+def stub(service: ScoringProcess) -> Any:
     channel = grpc.insecure_channel(service.grpc_target, options=[("grpc.max_send_message_length", 64 << 20)])
     yield pb_grpc.GRPCInferenceServiceStub(channel)
     channel.close()
 
 
-def test_standard_grpc_health_service_reports_serving(service: Service) -> None:
+def test_standard_grpc_health_service_reports_serving(service: ScoringProcess) -> None:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     with grpc.insecure_channel(service.grpc_target) as channel:
@@ -105,7 +108,7 @@ def test_standard_grpc_health_service_reports_serving(service: Service) -> None:
             assert response.status == health_pb2.HealthCheckResponse.SERVING
 
 
-def test_grpc_health_metadata_and_typed_contents(stub: Any, service: Service) -> None:
+def test_grpc_health_metadata_and_typed_contents(stub: Any, service: ScoringProcess) -> None:
     assert stub.ServerLive(pb.ServerLiveRequest()).live
     assert stub.ServerReady(pb.ServerReadyRequest()).ready
     assert stub.ModelReady(pb.ModelReadyRequest(name=MODEL)).ready
@@ -162,7 +165,7 @@ def test_grpc_unknown_model_is_not_found(stub: Any) -> None:
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_example_input_matches_between_protocols(stub: Any, service: Service) -> None:
+def test_example_input_matches_between_protocols(stub: Any, service: ScoringProcess) -> None:
     http_score = score_via_http(service, example_matrix())[0]
     assert EXAMPLE_INPUT["transactions"][0]["id"] == EXAMPLE_TRANSACTION["id"]
     response = stub.ModelInfer(infer_request(example_matrix()))

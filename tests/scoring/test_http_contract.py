@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from lfd.contract import FEATURES
+from lfd.stack.scoring_process import ScoringProcess
 from scoring.service import EXAMPLE_INPUT, EXAMPLE_TRANSACTION
 
-from .conftest import TEST_MAX_BATCH, Service
+from .conftest import TEST_MAX_BATCH
 
 pytestmark = pytest.mark.integration
 MODEL = "fraud-detector"
@@ -36,7 +37,7 @@ def with_change(**changes: Any) -> dict[str, Any]:
 DELETE = object()
 
 
-def test_example_input_is_scored_with_three_reason_codes(service: Service) -> None:
+def test_example_input_is_scored_with_three_reason_codes(service: ScoringProcess) -> None:
     response = httpx.post(f"{service.url}/score", json=EXAMPLE_INPUT, timeout=10)
     assert response.status_code == 200, response.text
     (result,) = response.json()["results"]
@@ -51,7 +52,7 @@ def test_example_input_is_scored_with_three_reason_codes(service: Service) -> No
         assert reason["value"] == EXAMPLE_TRANSACTION[reason["feature"]]
 
 
-def test_decisions_follow_the_threshold_on_real_frauds(service: Service, dev_frame: pd.DataFrame) -> None:
+def test_decisions_follow_the_threshold_on_real_frauds(service: ScoringProcess, dev_frame: pd.DataFrame) -> None:
     frauds = dev_frame[dev_frame["Class"] == 1].head(50)
     response = httpx.post(f"{service.url}/score", json={"transactions": records(frauds, 50)}, timeout=30)
     results = response.json()["results"]
@@ -81,7 +82,7 @@ BAD_SCORE_REQUESTS = {
 
 
 @pytest.mark.parametrize("case", BAD_SCORE_REQUESTS, ids=list(BAD_SCORE_REQUESTS))
-def test_score_rejects_contract_violations_naming_field_and_rule(service: Service, case: str) -> None:
+def test_score_rejects_contract_violations_naming_field_and_rule(service: ScoringProcess, case: str) -> None:
     body, field, rule = BAD_SCORE_REQUESTS[case]
     # json.dumps writes NaN/Infinity tokens, as a careless client would
     response = httpx.post(
@@ -96,7 +97,7 @@ def test_score_rejects_contract_violations_naming_field_and_rule(service: Servic
 @pytest.mark.parametrize(
     "body", ["{not json", json.dumps({"transactions": 5}), json.dumps({})], ids=["bad JSON", "not a list", "no key"]
 )
-def test_score_rejects_malformed_bodies_naming_the_problem(service: Service, body: str) -> None:
+def test_score_rejects_malformed_bodies_naming_the_problem(service: ScoringProcess, body: str) -> None:
     response = httpx.post(f"{service.url}/score", content=body, headers={"content-type": "application/json"})
     assert response.status_code in (400, 422), response.text
     assert "error" in response.json()
@@ -112,7 +113,7 @@ def example_matrix(n: int = 2) -> np.ndarray:
     return np.array([[EXAMPLE_TRANSACTION[f] for f in FEATURES]] * n, dtype=np.float64)
 
 
-def test_oip_rest_health_metadata_and_infer(service: Service) -> None:
+def test_oip_rest_health_metadata_and_infer(service: ScoringProcess) -> None:
     assert httpx.get(f"{service.url}/v2/health/live").json() == {"live": True}
     assert httpx.get(f"{service.url}/v2/health/ready").json() == {"ready": True}
     assert httpx.get(f"{service.url}/v2/models/{MODEL}/ready").status_code == 200
@@ -162,7 +163,7 @@ BAD_OIP_REQUESTS = {
 
 
 @pytest.mark.parametrize("case", BAD_OIP_REQUESTS, ids=list(BAD_OIP_REQUESTS))
-def test_oip_rest_rejects_bad_tensors_naming_field_and_rule(service: Service, case: str) -> None:
+def test_oip_rest_rejects_bad_tensors_naming_field_and_rule(service: ScoringProcess, case: str) -> None:
     body, field, rule = BAD_OIP_REQUESTS[case]
     response = httpx.post(
         f"{service.url}/v2/models/{MODEL}/infer",
@@ -175,19 +176,21 @@ def test_oip_rest_rejects_bad_tensors_naming_field_and_rule(service: Service, ca
     assert rule in response.json()["rule"]
 
 
-def test_oip_rest_unknown_model_is_404_and_non_json_is_422(service: Service) -> None:
+def test_oip_rest_unknown_model_is_404_and_non_json_is_422(service: ScoringProcess) -> None:
     assert httpx.post(f"{service.url}/v2/models/other/infer", json=oip_body(example_matrix())).status_code == 404
     assert httpx.get(f"{service.url}/v2/models/{MODEL}/versions/999").status_code == 404
     assert httpx.post(f"{service.url}/v2/models/{MODEL}/infer", content=b"\xff\x00").status_code == 422
 
 
-def test_openapi_documents_score_with_the_example_input(service: Service) -> None:
+def test_openapi_documents_score_with_the_example_input(service: ScoringProcess) -> None:
     spec = httpx.get(f"{service.url}/docs.json").json()
     schema = spec["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert schema["properties"]["transactions"]["examples"] == [EXAMPLE_INPUT["transactions"]]
 
 
-def test_overload_is_shed_with_503_and_retry_after_never_dropped(service: Service, dev_frame: pd.DataFrame) -> None:
+def test_overload_is_shed_with_503_and_retry_after_never_dropped(
+    service: ScoringProcess, dev_frame: pd.DataFrame
+) -> None:
     """A burst of full batches (explained with TreeSHAP) overflows the 2,000-row queue: every request gets
     either its scores or a 503 with Retry-After; none disappears or fails otherwise."""
     body = {"transactions": records(dev_frame, TEST_MAX_BATCH)}

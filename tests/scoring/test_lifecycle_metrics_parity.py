@@ -16,9 +16,11 @@ from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc as pb_grpc
 
 from lfd.contract import FEATURES
+from lfd.stack.ports import free_port
+from lfd.stack.scoring_process import ScoringProcess
 from scoring.service import EXAMPLE_INPUT
 
-from .conftest import RegisteredModel, Service, free_port
+from .conftest import RegisteredModel
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +36,7 @@ def metric_value(text: str, name: str, labels: str = "") -> float:
     return total
 
 
-def test_metrics_are_exposed_and_move_with_traffic(service: Service) -> None:
+def test_metrics_are_exposed_and_move_with_traffic(service: ScoringProcess) -> None:
     before = httpx.get(f"{service.url}/metrics").text
     assert (
         'lfd_model_info{flavor="xgboost",model_name="fraud-detector",model_version="bundle-test",threshold="0.4"} 1.0'
@@ -68,7 +70,7 @@ def test_readiness_is_false_while_the_model_is_loading(tmp_path: Path) -> None:
     """The registry is unreachable (nothing listens on the port), so the load keeps retrying: the
     service must be live but not ready, and refuse to score on both protocols."""
     unreachable = f"http://127.0.0.1:{free_port()}"
-    service = Service(
+    service = ScoringProcess(
         ["--model-uri", "models:/fraud-detector@champion", "--tracking-uri", unreachable], tmp_path / "log"
     )
     service.env = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "10", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "2"}
@@ -96,7 +98,7 @@ def test_readiness_is_false_while_the_model_is_loading(tmp_path: Path) -> None:
 
 def test_a_model_that_cannot_load_keeps_the_service_unready_with_the_reason(mlflow_server: str, tmp_path: Path) -> None:
     args = ["--model-uri", "models:/no-such-model-scoring-test@champion", "--tracking-uri", mlflow_server]
-    service = Service(args, tmp_path / "log").start()
+    service = ScoringProcess(args, tmp_path / "log").start()
     try:
         service.wait_live()
         deadline_reason = ""
@@ -116,7 +118,7 @@ def test_a_model_that_cannot_load_keeps_the_service_unready_with_the_reason(mlfl
 
 
 def test_scores_equal_the_registered_models_predict(
-    registry_service: Service, registered_model: RegisteredModel, dev_frame: pd.DataFrame
+    registry_service: ScoringProcess, registered_model: RegisteredModel, dev_frame: pd.DataFrame
 ) -> None:
     """The service resolved the alias to the registered version, and its scores equal
     ``mlflow.pyfunc.load_model(...).predict`` within 1e-6 on real rows (HTTP /score and gRPC)."""

@@ -4,7 +4,6 @@ running (by PID, port closed) when down."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +11,9 @@ from pathlib import Path
 import pytest
 
 from lfd.stack import process
+from lfd.stack.ports import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def lfd(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -3,28 +3,18 @@ topics per test, and a helper that runs the Flink job as a subprocess of the str
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from lfd.stack.components.kafka import ensure_topics
+from lfd.stack.scoring_process import ScoringProcess
 from lfd.stack.settings import Settings
 from lfd.streaming.config import StreamConfig
-from lfd.streaming.local import LocalJob, kill_tree
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from lfd.streaming.local import LocalJob
 
 
 @pytest.fixture(scope="session")
@@ -49,57 +39,11 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ModelBundle(booster, BundleMetadata(flavor="xgboost", threshold=0.5)).save(directory)
 
 
-@dataclass
-class ScoringProcess:
-    """The real scoring service (`lfd serve`) as a process we can kill and restart on the same port."""
-
-    settings: Settings
-    model_dir: Path
-    log: Path
-    http_port: int
-    grpc_port: int
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
-
-    def start(self, timeout_s: float = 120.0) -> None:
-        argv = [
-            str(self.settings.repo / ".venv" / "bin" / "lfd"), "serve",
-            "--model-dir", str(self.model_dir), "--host", "127.0.0.1",
-            "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port),
-        ]  # fmt: skip
-        env = {**os.environ, "LFD_SCORING_MODEL_VERSION": "test"}
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"scoring service exited: {self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/v2/health/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"scoring service not ready in {timeout_s} s: {self.log.read_text()[-3000:]}")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            kill_tree(self.process.pid)  # the server and its workers (own sessions) all go
-            self.process.wait(10)
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
-def scoring(
-    stack_settings: Settings, model_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ScoringProcess]:
+def scoring(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScoringProcess]:
     log = tmp_path_factory.mktemp("scoring") / "scoring.log"
-    service = ScoringProcess(stack_settings, model_dir, log, free_port(), free_port())
-    service.start()
-    yield service
+    service = ScoringProcess(["--model-dir", str(model_dir)], log, {"LFD_SCORING_MODEL_VERSION": "test"})
+    yield service.start_ready()
     service.kill()
 
 

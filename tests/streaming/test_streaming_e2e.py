@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 
 from lfd.stack.components.kafka import KAFKA
+from lfd.stack.scoring_process import ScoringProcess
 from lfd.stack.settings import Settings
 from lfd.streaming import produce as p
 from lfd.streaming.local import LocalJob, latest_checkpoint
 from lfd.streaming.verify import read_topic, reconcile
 
-from .conftest import ScoringProcess, Topics
+from .conftest import Topics
 
 pytestmark = pytest.mark.e2e
 
@@ -106,7 +107,7 @@ def test_counting_proof_when_the_scoring_service_is_killed_and_restarted(
         produce_rest()  # records arrive while the service is down: the job must wait, not drop
         time.sleep(5)
         assert job.alive(), job.log_tail()
-        scoring.start()
+        scoring.start().wait_ready()  # same ports: the job keeps its URL
 
     _, scores = run_scenario(kafka, topics, job, outage)
     # the second half waited for the restarted service (≥ 5 s), none was skipped

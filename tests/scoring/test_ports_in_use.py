@@ -1,0 +1,54 @@
+"""A taken port is an error at once, naming the option — not a server that is up but never ready."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lfd.stack.scoring_process import PORT_IN_USE_EXIT, ScoringProcess
+from scoring.cli import PORT_IN_USE_EXIT as CLI_PORT_IN_USE_EXIT
+from scoring.cli import busy_ports
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield int(listener.getsockname()[1])
+
+
+@pytest.mark.unit
+def test_busy_ports_names_each_taken_option() -> None:
+    args = argparse.Namespace(host="127.0.0.1", http_port=3000, grpc_port=8001)
+    assert busy_ports(args, lambda port, host: True) == []
+    assert busy_ports(args, lambda port, host: port != 8001) == ["--grpc-port 8001: 127.0.0.1:8001 is already in use"]
+    same = argparse.Namespace(host="127.0.0.1", http_port=3000, grpc_port=3000)
+    assert busy_ports(same, lambda port, host: True) == ["--http-port and --grpc-port are both 3000: they must differ"]
+    assert PORT_IN_USE_EXIT == CLI_PORT_IN_USE_EXIT  # the process helper and the CLI agree
+
+
+@pytest.mark.integration
+def test_lfd_serve_exits_at_once_when_the_grpc_port_is_taken(taken_port: int, bundle_dir: Path) -> None:
+    argv = [sys.executable, "-m", "lfd.cli", "serve", "--model-dir", str(bundle_dir), "--host", "127.0.0.1",
+            "--http-port", "0", "--grpc-port", str(taken_port)]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == PORT_IN_USE_EXIT, done.stderr
+    assert f"--grpc-port {taken_port}: 127.0.0.1:{taken_port} is already in use" in done.stderr
+
+
+@pytest.mark.integration
+def test_start_ready_moves_to_fresh_ports_when_one_was_taken(taken_port: int, bundle_dir: Path, tmp_path: Path) -> None:
+    service = ScoringProcess(["--model-dir", str(bundle_dir)], tmp_path / "serve.log", grpc_port=taken_port)
+    try:
+        service.start_ready(timeout_s=120)
+        assert service.grpc_port != taken_port
+        assert "is already in use" in service.log_tail()  # the first launch said why it gave up
+    finally:
+        service.stop()
