@@ -22,6 +22,7 @@ from lfd.contract import EXAMPLE_TRANSACTION
 from .config import ScoringConfig
 from .engine import ScoringEngine
 from .errors import ScoringError, error_body, http_headers, http_status
+from .hot_routes import TRACING_EXCLUDED, HotRoutes
 from .metrics import ScoringMetrics
 from .oip.http_app import build_app
 
@@ -45,7 +46,15 @@ ACCESS_LOG = os.environ.get("LFD_SCORING_ACCESS_LOG", "false").lower() in ("1", 
 
 # One worker: the model thread and the event loop already use both cores of a small pod; scale
 # with replicas. No BentoML max_concurrency: overload is shed by our batcher with a Retry-After.
-@bentoml.service(name="lfd-scoring", workers=1, traffic={"timeout": 60}, logging={"access": {"enabled": ACCESS_LOG}})
+# The hot routes (POST /score, POST /v2/models/.../infer) are answered by scoring.hot_routes in front of
+# BentoML's API machinery and are not traced (see there); everything else is BentoML's.
+@bentoml.service(
+    name="lfd-scoring",
+    workers=1,
+    traffic={"timeout": 60},
+    logging={"access": {"enabled": ACCESS_LOG}},
+    tracing={"excluded_urls": TRACING_EXCLUDED},
+)
 @bentoml.asgi_app(oip_app, path="/v2", name="oip-v2")
 class FraudScoring:
     """Real-time card-fraud scoring with reason codes, over HTTP (/score, OIP v2) and gRPC (OIP v2)."""
@@ -81,7 +90,10 @@ class FraudScoring:
         ctx: bentoml.Context,
     ) -> dict[str, Any]:
         """Score transactions: fraud probability, decision at the model's threshold, model name/version and
-        the top-3 reason codes (feature, value, TreeSHAP contribution in log-odds; positive = towards fraud)."""
+        the top-3 reason codes (feature, value, TreeSHAP contribution in log-odds; positive = towards fraud).
+
+        Over HTTP, ``POST /score`` is answered by :class:`scoring.hot_routes.HotRoutes` with the same
+        engine call; this method defines the documented API (OpenAPI, example) and serves BentoML clients."""
         try:
             with self.engine.observe("score", "http"):
                 return {"results": await self.engine.score_records(transactions)}
@@ -89,3 +101,6 @@ class FraudScoring:
             ctx.response.status_code = http_status(e)
             ctx.response.headers.update(http_headers(e))
             return error_body(e)
+
+
+FraudScoring.add_asgi_middleware(HotRoutes)  # type: ignore[attr-defined]  # the decorator returns a bentoml Service

@@ -1,7 +1,8 @@
 """OIP v2 REST routes, mounted by the BentoML service under ``/v2`` (thin handlers over the engine).
 
-Plain Starlette rather than BentoML ``@api`` methods: the OIP paths carry the model name
-(``/v2/models/{name}/infer``) and the binary-data extension needs the raw body and a header.
+Plain Starlette rather than BentoML ``@api`` methods: the OIP paths carry the model name.
+``POST .../infer`` is not here: it is a hot route, answered in front of BentoML by
+:mod:`scoring.hot_routes` (which also owns the binary-data extension's raw body and header).
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from starlette.routing import Route
 
 from ..engine import ScoringEngine
 from ..errors import ModelNotReady, ScoringError, error_body, http_headers, http_status
-from . import rest
 from . import tensors as T
 
 SERVER_NAME = "live-fraud-detector"
 SERVER_VERSION = "0.1.0"
 
 
-def _current_engine() -> ScoringEngine:
+def current_engine() -> ScoringEngine:
+    """The engine of the worker's service instance (ModelNotReady until BentoML created it)."""
     import bentoml
 
     service = bentoml.get_current_service()
@@ -43,7 +44,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 def _mapped(handler: Callable[[Request, ScoringEngine], Awaitable[Response]]) -> Handler:
     async def wrapper(request: Request) -> Response:
         try:
-            return await handler(request, _current_engine())
+            return await handler(request, current_engine())
         except ScoringError as e:
             return error_response(e)
 
@@ -77,18 +78,6 @@ async def model_ready(request: Request, engine: ScoringEngine) -> Response:
     return JSONResponse({"name": request.path_params["name"], "ready": True})
 
 
-async def infer(request: Request, engine: ScoringEngine) -> Response:
-    with engine.observe("infer", "http"):
-        engine.check_model_name(request.path_params["name"], request.path_params.get("version", ""))
-        body = await request.body()
-        tensors, request_id = rest.parse_infer_request(body, request.headers.get("inference-header-content-length"))
-        matrix, ids = T.features_and_ids(tensors, engine.config.max_batch)
-        result = await engine.infer(request.path_params["name"], request.path_params.get("version", ""), matrix)
-        return JSONResponse(
-            rest.infer_response(result.model.name, result.model.version, request_id, result.proba, result.decision, ids)
-        )
-
-
 def build_app() -> Starlette:
     routes = [Route("/", _mapped(server_metadata), methods=["GET"])]
     routes += [
@@ -99,6 +88,5 @@ def build_app() -> Starlette:
         routes += [
             Route(prefix, _mapped(model_metadata), methods=["GET"]),
             Route(prefix + "/ready", _mapped(model_ready), methods=["GET"]),
-            Route(prefix + "/infer", _mapped(infer), methods=["POST"]),
         ]
     return Starlette(routes=routes)

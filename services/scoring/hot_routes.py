@@ -1,0 +1,139 @@
+"""The two hot HTTP routes, answered in front of BentoML's per-request API machinery.
+
+``POST /score`` and ``POST /v2/models/{name}[/versions/{version}]/infer`` are what clients call once
+per transaction; every other route (OpenAPI docs, ``/metrics``, health, OIP metadata) stays BentoML's.
+
+Why (profiled with py-spy, docs/bench-scoring.md): for a one-transaction request BentoML's API
+machinery — a pydantic request model, a JSON schema rebuilt for *every* response to find its media
+type, an OpenTelemetry span, the context/exception middlewares and Starlette routing — cost more CPU
+than the model call, on a worker whose event loop is the bottleneck. :class:`HotRoutes` is a plain
+ASGI middleware, registered with ``add_asgi_middleware``, so BentoML's own request metrics and
+timeout still wrap it. It validates with the same code (``lfd.contract`` through the engine, the OIP
+tensor rules in ``scoring.oip``), maps errors with ``scoring.errors`` (the one mapping) and records
+the same ``lfd_scoring_*`` metrics; it only reads bodies and writes JSON (orjson) more cheaply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from .engine import ScoringEngine
+from .errors import InvalidInput, ScoringError, UnprocessableInput, error_body, http_headers, http_status
+from .oip import rest
+from .oip import tensors as T
+from .oip.http_app import current_engine
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SCORE_PATH = "/score"
+INFER_PATH = re.compile(r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/infer")
+#: The same routes as OpenTelemetry exclusion patterns (matched against the full URL): tracing them
+#: is off, like the rest of BentoML's per-request machinery (sampling is off by default anyway).
+TRACING_EXCLUDED = [r"/score$", r"/v2/models/[^/]+(/versions/[^/]+)?/infer$"]
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class ClientDisconnected(Exception):
+    """The client went away before sending its whole body: nothing to answer."""
+
+
+def decode_json(body: bytes) -> Any:
+    """orjson, falling back to the standard parser for the NaN/Infinity tokens that careless clients
+    send (``json.dumps`` writes them), so the contract rejects those by field instead of a 422."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise UnprocessableInput("body", f"must be JSON ({e})") from e
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def send_json(send: Send, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    body = orjson.dumps(payload)
+    extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})
+
+
+async def score(engine: ScoringEngine, body: bytes) -> dict[str, Any]:
+    """``POST /score``: ``{"transactions": [...]}`` → ``{"results": [...]}`` (see ``FraudScoring.score``)."""
+    document = decode_json(body)
+    if not isinstance(document, dict) or "transactions" not in document:
+        raise InvalidInput("transactions", 'is required: the body must be {"transactions": [<records>]}')
+    return {"results": await engine.score_records(document["transactions"])}
+
+
+async def infer(
+    engine: ScoringEngine, name: str, version: str, body: bytes, header_length: str | None
+) -> dict[str, Any]:
+    """``POST /v2/models/{name}[/versions/{version}]/infer``: an OIP v2 inference request (JSON or
+    Triton's binary-data extension) → JSON outputs ``fraud_probability``, ``decision`` [, ``id``]."""
+    engine.check_model_name(name, version)
+    tensors, request_id = rest.parse_infer_request(body, header_length)
+    matrix, ids = T.features_and_ids(tensors, engine.config.max_batch)
+    result = await engine.infer(name, version, matrix)
+    return rest.infer_response(result.model.name, result.model.version, request_id, result.proba, result.decision, ids)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class HotRoutes:
+    """ASGI middleware: answers the two hot routes itself, passes everything else to ``app``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            if path == SCORE_PATH:
+                return await self._answer(send, receive, "score", None, scope)
+            if path.startswith("/v2/models/") and (match := INFER_PATH.fullmatch(path)):
+                return await self._answer(send, receive, "infer", match, scope)
+        await self.app(scope, receive, send)
+
+    async def _answer(
+        self, send: Send, receive: Receive, endpoint: str, match: re.Match[str] | None, scope: Scope
+    ) -> None:
+        try:
+            body = await read_body(receive)
+        except ClientDisconnected:
+            return
+        try:
+            engine = current_engine()
+            with engine.observe(endpoint, "http"):
+                if match is None:
+                    payload = await score(engine, body)
+                else:
+                    header_length = _header(scope, b"inference-header-content-length")
+                    payload = await infer(engine, match["name"], match["version"] or "", body, header_length)
+        except ScoringError as e:
+            return await send_json(send, http_status(e), error_body(e), http_headers(e))
+        await send_json(send, 200, payload)
