@@ -6,6 +6,8 @@
 // gRPC uses a pass-through codec with a pre-serialised request, so no generated stubs are needed.
 //
 //	loadgen -mode http -url http://127.0.0.1:3000/score -body body.json -rate 1000 -duration 10s
+//	loadgen -mode http -url .../v2/models/m/infer -body bin.req -content-type application/octet-stream \
+//	        -header "Inference-Header-Content-Length: 142" -rate 500   (OIP binary-tensor extension)
 //	loadgen -mode grpc -target 127.0.0.1:8001 -method /inference.GRPCInferenceService/ModelInfer -body req.bin ...
 //
 // Prints one JSON object: counts, status histogram, latency percentiles (ms), achieved rate.
@@ -21,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,9 +35,25 @@ import (
 
 type rawCodec struct{}
 
-func (rawCodec) Marshal(v any) ([]byte, error)      { return *(v.(*[]byte)), nil }
-func (rawCodec) Unmarshal(data []byte, v any) error { *(v.(*[]byte)) = append([]byte(nil), data...); return nil }
-func (rawCodec) Name() string                       { return "raw" }
+func (rawCodec) Marshal(v any) ([]byte, error) { return *(v.(*[]byte)), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	*(v.(*[]byte)) = append([]byte(nil), data...)
+	return nil
+}
+func (rawCodec) Name() string { return "raw" }
+
+// headerList collects repeated -header "Name: value" flags.
+type headerList [][2]string
+
+func (h *headerList) String() string { return fmt.Sprint(*h) }
+func (h *headerList) Set(v string) error {
+	name, value, ok := strings.Cut(v, ":")
+	if !ok {
+		return fmt.Errorf("header %q: expected 'Name: value'", v)
+	}
+	*h = append(*h, [2]string{strings.TrimSpace(name), strings.TrimSpace(value)})
+	return nil
+}
 
 type result struct {
 	latency time.Duration
@@ -76,6 +95,9 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long to send")
 	timeout := flag.Duration("timeout", 5*time.Second, "per-request timeout")
 	maxInFlight := flag.Int("max-in-flight", 8192, "requests outstanding before the client itself drops (counted)")
+	contentType := flag.String("content-type", "application/json", "HTTP Content-Type of the body")
+	var headers headerList
+	flag.Var(&headers, "header", "extra HTTP header 'Name: value' (repeatable), e.g. Inference-Header-Content-Length: 123")
 	flag.Parse()
 
 	body, err := os.ReadFile(*bodyPath)
@@ -90,7 +112,10 @@ func main() {
 			MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: 60 * time.Second, DisableCompression: true}}
 		fire = func(ctx context.Context) string {
 			req, _ := http.NewRequestWithContext(ctx, "POST", *url, bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Content-Type", *contentType)
+			for _, h := range headers {
+				req.Header.Set(h[0], h[1])
+			}
 			resp, err := client.Do(req)
 			if err != nil {
 				return "transport_error"
