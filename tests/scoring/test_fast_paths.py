@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 
@@ -29,12 +30,15 @@ def bundle(bundle_dir: Path) -> ModelBundle:
 
 
 @pytest.fixture(scope="module")
-def features(dev_frame: pd.DataFrame) -> np.ndarray:
-    return dev_frame[list(FEATURES)].to_numpy(np.float32)
+def features(dev_frame: pd.DataFrame) -> npt.NDArray[np.float32]:
+    rows: npt.NDArray[np.float32] = dev_frame[list(FEATURES)].to_numpy(np.float32)
+    return rows
 
 
 @pytest.mark.unit
-def test_compiled_trees_score_every_dev_row_like_the_booster(bundle: ModelBundle, features: np.ndarray) -> None:
+def test_compiled_trees_score_every_dev_row_like_the_booster(
+    bundle: ModelBundle, features: npt.NDArray[np.float32]
+) -> None:
     compiled = compile_checked(bundle.booster, bundle.predict_proba, len(FEATURES))
     assert compiled is not None
     for rows in (features[:1], features[5:12], features[:MAX_COMPILED_ROWS], features):
@@ -43,7 +47,7 @@ def test_compiled_trees_score_every_dev_row_like_the_booster(bundle: ModelBundle
 
 @pytest.mark.unit
 def test_loaded_model_routes_small_finite_batches_to_the_compiled_trees(
-    bundle: ModelBundle, features: np.ndarray
+    bundle: ModelBundle, features: npt.NDArray[np.float32]
 ) -> None:
     compiled = compile_checked(bundle.booster, bundle.predict_proba, len(FEATURES))
     model = LoadedModel(bundle, MODEL, "1", "test", compiled=compiled)
@@ -78,7 +82,7 @@ def test_hot_route_json_accepts_nan_tokens_for_the_contract_to_reject_and_refuse
 
 @pytest.mark.integration
 def test_single_row_requests_score_like_the_booster(
-    service: ScoringProcess, bundle: ModelBundle, features: np.ndarray
+    service: ScoringProcess, bundle: ModelBundle, features: npt.NDArray[np.float32]
 ) -> None:
     """One row per request is the compiled-trees path in the service: OIP REST must equal the booster."""
     rows = features[:20]
@@ -93,7 +97,8 @@ def test_single_row_requests_score_like_the_booster(
 
 @pytest.mark.integration
 def test_hot_routes_name_the_problem_of_a_body_that_is_not_the_documented_shape(service: ScoringProcess) -> None:
-    for body in ([], {"tx": []}, "text"):
+    bodies: list[object] = [[], {"tx": []}, "text"]
+    for body in bodies:
         response = httpx.post(f"{service.url}/score", json=body, timeout=10)
         assert response.status_code == 400, response.text
         assert response.json()["field"] == "transactions"
@@ -102,7 +107,9 @@ def test_hot_routes_name_the_problem_of_a_body_that_is_not_the_documented_shape(
 
 
 @pytest.mark.integration
-def test_oip_binary_tensor_extension_on_the_hot_route(service: ScoringProcess, features: np.ndarray) -> None:
+def test_oip_binary_tensor_extension_on_the_hot_route(
+    service: ScoringProcess, features: npt.NDArray[np.float32]
+) -> None:
     raw = np.ascontiguousarray(features[:3], dtype="<f4").tobytes()
     header = json.dumps({"inputs": [{"name": "input", "datatype": "FP32", "shape": [3, 30],
                                      "parameters": {"binary_data_size": len(raw)}}]}).encode()  # fmt: skip
