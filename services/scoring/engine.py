@@ -8,6 +8,7 @@ and map :mod:`scoring.errors` to status codes; they never touch the model direct
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -29,6 +30,14 @@ from .metrics import ScoringMetrics
 from .model import LoadedModel, load_model
 
 log = logging.getLogger(__name__)
+
+
+def freeze_startup_heap() -> None:
+    """Move everything alive after start-up (BentoML, MLflow, pandas, the model: ~10^6 objects) out of
+    the garbage collector's sight. Otherwise every full collection walks them all, a pause of tens of
+    milliseconds that lands in the p99 of whatever requests are in flight (py-spy showed it under load)."""
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,7 @@ class ScoringEngine:
         )
         batcher.start()
         self.metrics.model_loaded(model.name, model.version, model.threshold, model.flavor)
+        freeze_startup_heap()  # before ready: its one full collection pauses no request
         self.model, self._batcher = model, batcher
 
     async def stop(self) -> None:
