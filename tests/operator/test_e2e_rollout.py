@@ -16,7 +16,11 @@ from tests.operator.harness import OperatorProcess, PodSimulator, SelectorWatche
 Status = dict[str, Any]
 
 
-def fast(p99_seconds: float = 2.0, scale_down_delay: int = 8, **rollout: Any) -> dict[str, Any]:
+def fast(p99_seconds: float = 5.0, scale_down_delay: int = 8, **rollout: Any) -> dict[str, Any]:
+    """Short analysis windows for tests. The default p99 bound is generous on purpose: these tests are
+    about the rollout mechanism and share two cores with the whole stack, where one request slowed by
+    a busy machine (seen: 2.1 s under load 7) must not fail them; the SLO gate itself is proven by a
+    bound no real service meets (test_post_promotion_slo_failure_switches_back)."""
     return {
         "rollout": {
             "scaleDownDelaySeconds": scale_down_delay,
