@@ -38,6 +38,9 @@ examples:
 
 exit status 75: --http-port or --grpc-port is already in use (checked before the server starts).
 
+BentoML keeps its state in $BENTOML_HOME (default here: ~/bentoml/lfd-serve-<http port>, so that two
+services on one machine never share — and wipe — each other's Prometheus metrics).
+
 environment: every option maps to LFD_SCORING_<NAME> (e.g. LFD_SCORING_MAX_QUEUE_ROWS); MLFLOW_TRACKING_URI
 is used when --tracking-uri is not given.
 """
@@ -91,6 +94,10 @@ def serve_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
         config = ScoringConfig(**{**vars(config), "tracking_uri": local_stack_tracking_uri()})
     env = {**os.environ, **config.to_env()}
     env["LFD_SCORING_ACCESS_LOG"] = "true" if args.access_log else "false"
+    if "BENTOML_HOME" not in os.environ:
+        # Every `bentoml serve` empties $BENTOML_HOME/prometheus_multiproc_dir at start: two services
+        # sharing the default home would wipe (and then report) each other's metrics.
+        env["BENTOML_HOME"] = os.path.join(os.path.expanduser("~"), "bentoml", f"lfd-serve-{args.http_port}")
     argv = [sys.executable, "-m", "bentoml", "serve", "scoring.service:FraudScoring",
             "--host", args.host, "--port", str(args.http_port)]  # fmt: skip
     return argv, env

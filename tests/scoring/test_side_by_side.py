@@ -1,4 +1,6 @@
-"""A taken port is an error at once, naming the option — not a server that is up but never ready."""
+"""Several `lfd serve` on one machine (tests, benchmarks, a developer's laptop): a taken port is an error at
+once naming the option — not a server that is up but never ready — and two services never share, and
+so wipe, each other's Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -9,11 +11,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from lfd.stack.scoring_process import PORT_IN_USE_EXIT, ScoringProcess
 from scoring.cli import PORT_IN_USE_EXIT as CLI_PORT_IN_USE_EXIT
-from scoring.cli import busy_ports
+from scoring.cli import busy_ports, serve_command
+from scoring.service import EXAMPLE_INPUT
 
 
 @pytest.fixture
@@ -52,3 +56,37 @@ def test_start_ready_moves_to_fresh_ports_when_one_was_taken(taken_port: int, bu
         assert "is already in use" in service.log_tail()  # the first launch said why it gave up
     finally:
         service.stop()
+
+
+@pytest.mark.unit
+def test_each_http_port_gets_its_own_bentoml_home_unless_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BENTOML_HOME", raising=False)
+    args = argparse.Namespace(model_uri=None, model_dir="/m", tracking_uri="http://t", max_batch=None,
+                              host="127.0.0.1", http_port=3001, grpc_port=8002, access_log=False)  # fmt: skip
+    _, env = serve_command(args)
+    assert env["BENTOML_HOME"].endswith("/bentoml/lfd-serve-3001")
+    monkeypatch.setenv("BENTOML_HOME", "/srv/bentoml")
+    _, env = serve_command(args)
+    assert env["BENTOML_HOME"] == "/srv/bentoml"
+
+
+def requests_counted(service: ScoringProcess) -> float:
+    lines = httpx.get(f"{service.url}/metrics").text.splitlines()
+    samples = [line for line in lines if line.startswith("lfd_scoring_requests_total{") and 'endpoint="score"' in line]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in samples)
+
+
+@pytest.mark.integration
+def test_a_second_service_does_not_wipe_the_first_ones_metrics(bundle_dir: Path, tmp_path: Path) -> None:
+    first = ScoringProcess(["--model-dir", str(bundle_dir)], tmp_path / "first.log").start_ready(timeout_s=120)
+    second = ScoringProcess(["--model-dir", str(bundle_dir)], tmp_path / "second.log")
+    try:
+        for _ in range(3):
+            assert httpx.post(f"{first.url}/score", json=EXAMPLE_INPUT).status_code == 200
+        assert requests_counted(first) == 3
+        second.start_ready(timeout_s=120)  # sharing one BENTOML_HOME, this start emptied the first's metrics
+        assert requests_counted(first) == 3
+        assert requests_counted(second) == 0
+    finally:
+        second.stop()
+        first.stop()
