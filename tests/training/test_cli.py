@@ -19,7 +19,20 @@ LFD = [sys.executable, "-m", "lfd.cli"]
 @pytest.mark.parametrize(
     ("command", "must_mention"),
     [
-        ("train", ["--time-budget", "--register", "--split", "examples:", "EUR 5", "7.749", "challenger"]),
+        (
+            "train",
+            [
+                "--time-budget",
+                "--register",
+                "--split",
+                "examples:",
+                "EUR 5",
+                "7.749",
+                "challenger",
+                "--refit",
+                "ALL labelled rows",
+            ],
+        ),
         ("promote", ["--version", "examples:", "champion"]),
         ("generate", ["--fraud-ratio", "examples:", "never for quality claims"]),
     ],
