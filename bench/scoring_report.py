@@ -49,27 +49,37 @@ def verdicts(report: dict[str, Any]) -> list[str]:
                   else "not run: saturated at a lower rate" if tested else "1,000 req/s was not among the tested rates")  # fmt: skip
         lines.append(f"- p99 <= 10 ms at 1,000 req/s, {entry['label']}: **{'met' if ok else 'not met'}** ({figure})")
 
-    def best_rate(entries: dict[str, Any]) -> tuple[float, str]:
-        rates = [(s["target_rate"], e["label"]) for e in entries.values() if (s := sustained(e["runs"]))]
-        return max(rates) if rates else (0.0, "none")
+    def best(entries: dict[str, Any], p99_ms: float) -> tuple[float, float, str]:
+        rates = [
+            (s["target_rate"], s["p99_ms"], e["label"]) for e in entries.values() if (s := sustained(e["runs"], p99_ms))
+        ]
+        return max(rates) if rates else (0.0, 0.0, "none")
 
-    our_rate, our_label = best_rate(ours)
-    base_rate, base_label = best_rate(baselines)
+    our_rate, _, our_label = best(ours, P99_SLO_MS)
+    base_rate, _, base_label = best(baselines, P99_SLO_MS)
     if base_rate:
         ratio = our_rate / base_rate
-        ok = ratio >= TARGET_SPEEDUP
-        lines.append(f"- >= 3x the baseline's max sustained rate at p99 <= 10 ms: **{'met' if ok else 'not met'}** "
+        lines.append(f"- >= 3x the baseline's max sustained rate at p99 <= 10 ms: **{'met' if ratio >= TARGET_SPEEDUP else 'not met'}** "
                      f"(ours {our_rate:.0f} req/s, {our_label}; baseline {base_rate:.0f} req/s, {base_label}: {ratio:.1f}x)")  # fmt: skip
     else:
-        lines.append(f"- >= 3x the baseline's max sustained rate at p99 <= 10 ms: no baseline rate held p99 <= 10 ms "
-                     f"(ours {our_rate:.0f} req/s, {our_label}); the ratio is undefined")  # fmt: skip
-    batch = [(s["transactions_per_s"], s["p99_ms"], e["label"]) for e in paths.values() if e["kind"] == "batch"
-             and (s := sustained(e["runs"], p99_ms=float("inf")))]  # fmt: skip
-    if batch:
-        tps, p99, label = max(batch)
-        ok = tps >= TARGET_BATCH_TPS
-        lines.append(f"- batched >= 50,000 tx/s: **{'met' if ok else 'not met'}** ({tps:,.0f} tx/s without errors, "
-                     f"p99 {p99:.0f} ms, {label})")  # fmt: skip
+        lines.append(f"- >= 3x the baseline's max sustained rate at p99 <= 10 ms: no baseline run held p99 <= 10 ms, so the ratio "
+                     f"at that p99 is undefined (ours: {our_rate:.0f} req/s, {our_label})")  # fmt: skip
+    loose_rate, loose_p99, loose_label = best(baselines, float("inf"))
+    if loose_rate:  # "at equal p99": the baseline's best error-free rate, and ours at that p99
+        ours_at, _, ours_at_label = best(ours, loose_p99)
+        top_rate = max(r["target_rate"] for e in ours.values() for r in e["runs"])
+        lines.append(f"- at the baseline's own p99: its best error-free rate is {loose_rate:.0f} req/s (p99 {loose_p99:.0f} ms, "
+                     f"{loose_label}); ours at p99 <= {loose_p99:.0f} ms: {ours_at:.0f} req/s ({ours_at_label}), "
+                     f"{ours_at / loose_rate:.0f}x{' or more (the highest rate tested)' if ours_at == top_rate else ''}: **{'met' if ours_at >= TARGET_SPEEDUP * loose_rate else 'not met'}**")  # fmt: skip
+    for bound, name in ((P99_SLO_MS, "at p99 <= 10 ms"), (float("inf"), "without a latency bound")):
+        batch = [(s["transactions_per_s"], s["p99_ms"], e["label"]) for e in paths.values() if e["kind"] == "batch"
+                 and (s := sustained(e["runs"], p99_ms=bound))]  # fmt: skip
+        if batch:
+            tps, p99, label = max(batch)
+            lines.append(f"- batched >= 50,000 tx/s {name}: **{'met' if tps >= TARGET_BATCH_TPS else 'not met'}** "
+                         f"({tps:,.0f} tx/s, p99 {p99:.1f} ms, no errors, {label})")  # fmt: skip
+        else:
+            lines.append(f"- batched >= 50,000 tx/s {name}: **not met** (no batch run qualified)")
     return lines
 
 
