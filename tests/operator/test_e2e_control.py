@@ -135,9 +135,9 @@ def test_operator_killed_at_each_step_converges(
     assert operator.starts == 4
     verdicts = {r["kind"]: r["result"] for r in status["analysis"]}
     assert verdicts["pre"] == "Passed"
-    # the SLO verdict depends on traffic reaching Prometheus in time on a loaded machine; a post-promotion check
-    # that saw too few requests passes as Inconclusive after timeoutSeconds (documented), never as Failed here
-    assert verdicts["post"] in ("Passed", "Inconclusive")
+    # the live traffic reached green and Prometheus saw it: an honest SLO verdict, not "too few requests"
+    # (that used to happen when the side-by-side services shared BENTOML_HOME and wiped each other's metrics)
+    assert verdicts["post"] == "Passed", status["analysis"]
     wait_for(lambda: fraudmodels.replicas("blue") == 0, 60, "blue scaled to 0")
     assert watcher.caught_up().stable_colours == ["blue", "green"] and watcher.violations == []
 

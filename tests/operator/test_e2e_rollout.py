@@ -81,7 +81,7 @@ def test_good_version_rolls_out_blue_green(
     assert status["stableRevision"] == 2
     runs = {r["kind"]: r for r in status["analysis"]}
     assert runs["pre"]["result"] == "Passed" and "PR-AUC" in runs["pre"]["message"]
-    assert runs["post"]["result"] == "Passed" and "p99" in runs["post"]["message"]
+    assert runs["post"]["result"] == "Passed" and "p99" in runs["post"]["message"], runs["post"]
     assert fraudmodels.selector_colour("fm") == "green"
     # And blue is scaled down only after the scale-down delay
     assert fraudmodels.replicas("blue") > 0, "blue must stay warm during scaleDownDelaySeconds"
