@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,16 +44,11 @@ import pandas as pd
 from scoring_report import markdown, sustained
 
 from lfd.contract import FEATURES
+from lfd.stack.ports import free_port
 from lfd.stack.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_CSV = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def build_loadgen() -> Path:

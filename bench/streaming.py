@@ -14,10 +14,7 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import socket
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -29,21 +26,16 @@ import httpx
 
 from lfd.stack import manager
 from lfd.stack.components.kafka import ensure_topics
+from lfd.stack.scoring_process import ScoringProcess
 from lfd.stack.settings import Settings, load_settings
 from lfd.streaming import produce as p
 from lfd.streaming.config import StreamConfig
-from lfd.streaming.local import LocalJob, kill_tree
+from lfd.streaming.local import LocalJob
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE_TIME_MS = int(
     os.environ.get("LFD_BENCH_BUNDLE_TIME_MS", "100")
 )  # see docs/streaming.md: latency vs Flink's 1 s default
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def train_bundle(directory: Path) -> Path:
@@ -60,23 +52,6 @@ def train_bundle(directory: Path) -> Path:
     params = {"objective": "binary:logistic", "max_depth": 4, "eta": 0.3, "nthread": 2}
     booster = xgb.train(params, xgb.DMatrix(x, label=y, feature_names=list(FEATURES)), num_boost_round=100)
     return ModelBundle(booster, BundleMetadata(flavor="xgboost", threshold=0.5)).save(directory)
-
-
-def start_service(settings: Settings, model_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    argv = [str(settings.repo / ".venv/bin/lfd"), "serve", "--model-dir", str(model_dir), "--host", "127.0.0.1",
-            "--http-port", str(port), "--grpc-port", str(free_port())]  # fmt: skip
-    with log.open("ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            if httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"scoring service not ready: {log.read_text()[-2000:]}")
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -236,7 +211,8 @@ def main() -> int:
     manager.up(settings, ["flink"])
     work = Path(tempfile.mkdtemp(prefix="lfd-bench-streaming-"))
     model_dir = args.model_dir or train_bundle(work / "bundle")
-    service, url = start_service(settings, model_dir, work / "scoring.log")
+    service = ScoringProcess(["--model-dir", str(model_dir)], work / "scoring.log").start_ready(timeout_s=120)
+    url = service.url
     try:
         base = baseline(url, seconds=10, batch=512, concurrency=2)
         print(f"baseline: {base}", flush=True)
@@ -246,8 +222,7 @@ def main() -> int:
             print(json.dumps(result), flush=True)
             rates.append(result)
     finally:
-        kill_tree(service.pid, signal.SIGTERM)
-        service.wait(30)
+        service.stop()
     result = {
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.python_version()}",
