@@ -13,9 +13,6 @@ from typing import Any
 
 from .config import DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, DEFAULT_MAX_BATCH, DEFAULT_MODEL_URI
 
-#: Exit status of ``lfd serve`` when a port it should listen on is taken (callers may retry elsewhere).
-PORT_IN_USE_EXIT = 75  # EX_TEMPFAIL
-
 DESCRIPTION = """\
 Serve the fraud model: POST /score (scores + top-3 reason codes), Open Inference Protocol v2 over
 REST (/v2/...) and gRPC (inference.GRPCInferenceService), Prometheus metrics on /metrics, OpenAPI
@@ -124,7 +121,7 @@ def busy_ports(args: argparse.Namespace, is_free: Callable[[int, str], bool]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfd.stack.ports import is_free
+    from lfd.stack.ports import PORT_IN_USE_EXIT, is_free
 
     # Checked before BentoML starts: a bind failure inside its worker is retried forever by the
     # arbiter, leaving a process that is up but never ready instead of an error.

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lfd.stack.scoring_process import PORT_IN_USE_EXIT, ScoringProcess
-from scoring.cli import PORT_IN_USE_EXIT as CLI_PORT_IN_USE_EXIT
+from lfd.stack.ports import PORT_IN_USE_EXIT
+from lfd.stack.scoring_process import ScoringProcess
 from scoring.cli import busy_ports, serve_command
 from scoring.service import EXAMPLE_INPUT
 
@@ -35,7 +35,6 @@ def test_busy_ports_names_each_taken_option() -> None:
     assert busy_ports(args, lambda port, host: port != 8001) == ["--grpc-port 8001: 127.0.0.1:8001 is already in use"]
     same = argparse.Namespace(host="127.0.0.1", http_port=3000, grpc_port=3000)
     assert busy_ports(same, lambda port, host: True) == ["--http-port and --grpc-port are both 3000: they must differ"]
-    assert PORT_IN_USE_EXIT == CLI_PORT_IN_USE_EXIT  # the process helper and the CLI agree
 
 
 @pytest.mark.integration

@@ -20,6 +20,10 @@ DEFAULT_EPHEMERAL = (32768, 60999)
 #: The lowest port we hand out; below it live the stack's fixed ports (19092, 16443, 15000, 19090...).
 LOWEST = 20000
 
+#: Exit status of a server of ours (``lfd serve``) that found a port it should listen on taken, so the
+#: process that started it may retry on other ports. 75 is EX_TEMPFAIL.
+PORT_IN_USE_EXIT = 75
+
 #: Ports this process already handed out: never give the same one twice, even if it is not bound yet.
 _handed_out: set[int] = set()
 

@@ -15,11 +15,8 @@ from pathlib import Path
 
 import httpx
 
-from .ports import free_port
+from .ports import PORT_IN_USE_EXIT, free_port
 from .process import signal_tree
-
-#: ``lfd serve``'s exit status when one of its ports is taken (scoring.cli.PORT_IN_USE_EXIT).
-PORT_IN_USE_EXIT = 75
 
 
 class ScoringStartError(RuntimeError):
