@@ -27,7 +27,7 @@ status: ## one line per stack component; exit 1 if any is unhealthy
 	@$(LFD) stack status
 
 demo: up ## bring the stack up and show each part alive
-	@$(PY) -m lfd.demo
+	@$(PY) -m lfd_dev.demo
 
 test: setup ## install everything and run every test tier (unit, integration, e2e) against the real stack
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -38,7 +38,7 @@ test-unit: ## only the unit tier (no components)
 lint: ## ruff and mypy
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@$(VENV)/bin/mypy pipelines/lfd services/scoring operator/fraud_operator
+	@$(VENV)/bin/mypy pipelines/lfd services/scoring operator/fraud_operator stack/lfd_dev
 
 train: setup ## train XGBoost + LightGBM on the dev data, register the winner as fraud-detector@challenger
 	@$(LFD) stack up mlflow

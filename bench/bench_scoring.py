@@ -44,8 +44,8 @@ import pandas as pd
 from scoring_report import markdown, sustained
 
 from lfd.contract import FEATURES
-from lfd.stack.ports import free_port
-from lfd.stack.settings import load_settings
+from lfd_dev.ports import free_port
+from lfd_dev.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_CSV = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
@@ -225,7 +225,7 @@ def servers(pinned: str, work: Path, ports: dict[str, int], tracking_uri: str) -
     ours_env = {**env, "BENTOML_HOME": tempfile.mkdtemp(prefix="bentoml-", dir=work)}
     mlflow = [str(venv_bin / "mlflow"), "models", "serve", "-m", pinned, "--env-manager", "local", "-h", "127.0.0.1"]
     return {
-        "ours": Server("lfd serve", [sys.executable, "-m", "lfd.cli", "serve", "--model-uri", pinned, "--host", "127.0.0.1",
+        "ours": Server("lfd serve", [sys.executable, "-m", "lfd_dev.cli", "serve", "--model-uri", pinned, "--host", "127.0.0.1",
                                      "--http-port", str(ports["http"]), "--grpc-port", str(ports["grpc"])],
                        f"http://127.0.0.1:{ports['http']}/v2/health/ready", work / "ours.log", ours_env),
         "mlflow": Server("mlflow models serve", [*mlflow, "-p", str(ports["mlflow"])],

@@ -24,13 +24,13 @@ from typing import Any
 
 import httpx
 
-from lfd.stack import manager
-from lfd.stack.components.kafka import ensure_topics
-from lfd.stack.scoring_process import ScoringProcess
-from lfd.stack.settings import Settings, load_settings
 from lfd.streaming import produce as p
 from lfd.streaming.config import StreamConfig
-from lfd.streaming.local import LocalJob
+from lfd_dev import manager
+from lfd_dev.components.kafka import ensure_topics
+from lfd_dev.scoring_process import ScoringProcess
+from lfd_dev.settings import Settings, load_settings
+from lfd_dev.streaming_job import LocalJob
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE_TIME_MS = int(

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lfd.stack import manager
-from lfd.stack.settings import Settings, load_settings
+from lfd_dev import manager
+from lfd_dev.settings import Settings, load_settings
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 """``lfd serve``: start the scoring service (HTTP on --http-port, OIP v2 gRPC on --grpc-port).
 
-Registered in ``lfd.cli.COMMAND_MODULES``; imports nothing heavy until the command runs.
+Registered by the ``lfd`` entry point (``lfd_dev.cli``) and by ``python -m scoring`` (the image); imports
+nothing heavy until the command runs.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ is used when --tracking-uri is not given.
 """
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, *, fallback_tracking_uri: str = "") -> None:
+    """Add ``serve``. ``fallback_tracking_uri``: MLflow used when neither --tracking-uri nor
+    $MLFLOW_TRACKING_URI is given (the ``lfd`` entry point passes the local stack's; the image none)."""
     parser = subparsers.add_parser(
         "serve",
         help="serve the fraud model over HTTP and gRPC (BentoML)",
@@ -69,7 +72,7 @@ def register(subparsers: Any) -> None:
         help=f"largest accepted request batch (default: $LFD_SCORING_MAX_BATCH or {DEFAULT_MAX_BATCH})",
     )
     parser.add_argument("--access-log", action="store_true", help="log every request (off: it costs latency)")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, fallback_tracking_uri=fallback_tracking_uri)
 
 
 def serve_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
@@ -88,7 +91,7 @@ def serve_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
         overrides["model_dir"] = ""  # an explicit --model-uri beats a model dir from the environment (images)
     config = ScoringConfig(**{**vars(config), **overrides, "grpc_host": args.host, "grpc_port": args.grpc_port})
     if not config.tracking_uri:
-        config = ScoringConfig(**{**vars(config), "tracking_uri": local_stack_tracking_uri()})
+        config = ScoringConfig(**{**vars(config), "tracking_uri": getattr(args, "fallback_tracking_uri", "")})
     env = {**os.environ, **config.to_env()}
     env["LFD_SCORING_ACCESS_LOG"] = "true" if args.access_log else "false"
     if "BENTOML_HOME" not in os.environ:
@@ -98,17 +101,6 @@ def serve_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     argv = [sys.executable, "-m", "bentoml", "serve", "scoring.service:FraudScoring",
             "--host", args.host, "--port", str(args.http_port)]  # fmt: skip
     return argv, env
-
-
-def local_stack_tracking_uri() -> str:
-    """The local stack's MLflow (``lfd stack up``), so a bare ``lfd serve`` finds the champion there.
-    Empty outside a checkout (e.g. in the image, where the stack settings files do not exist)."""
-    try:
-        from lfd.stack.settings import load_settings
-
-        return load_settings().mlflow_uri
-    except (OSError, KeyError):
-        return ""
 
 
 def busy_ports(args: argparse.Namespace, is_free: Callable[[int, str], bool]) -> list[str]:
@@ -121,7 +113,7 @@ def busy_ports(args: argparse.Namespace, is_free: Callable[[int, str], bool]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from lfd.stack.ports import PORT_IN_USE_EXIT, is_free
+    from .portcheck import PORT_IN_USE_EXIT, is_free
 
     # Checked before BentoML starts: a bind failure inside its worker is retried forever by the
     # arbiter, leaving a process that is up but never ready instead of an error.

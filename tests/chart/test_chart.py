@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lfd.stack.settings import Settings, load_settings
+from lfd_dev.settings import Settings, load_settings
 from tests.conftest import Cluster
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "live-fraud-detector"

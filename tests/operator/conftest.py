@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from fraud_operator.crd import render
-from lfd.stack.settings import Settings
+from lfd_dev.settings import Settings
 from tests.operator.bundles import train_bundle
 from tests.operator.harness import OperatorProcess, PodSimulator, ScoringPool, SelectorWatcher, wait_for
 

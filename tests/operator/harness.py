@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 
 from fraud_operator.analysis.smoke import CANNED_TRANSACTIONS
-from lfd.stack.components.prometheus import register_target, unregister_target
-from lfd.stack.scoring_process import ScoringProcess
-from lfd.stack.settings import Settings
+from lfd_dev.components.prometheus import register_target, unregister_target
+from lfd_dev.scoring_process import ScoringProcess
+from lfd_dev.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 LFD = REPO / ".venv" / "bin" / "lfd"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from lfd.contract import FEATURES, LABEL_FIELD
-from lfd.stack.scoring_process import ScoringProcess
+from lfd_dev.scoring_process import ScoringProcess
 
 DEV_CSV = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
 #: The test service accepts at most this many records per request (the default 10,000 is unit-tested).

@@ -15,7 +15,7 @@ import pytest
 
 from lfd.contract import FEATURES
 from lfd.model_bundle import ModelBundle
-from lfd.stack.scoring_process import ScoringProcess
+from lfd_dev.scoring_process import ScoringProcess
 from scoring.errors import UnprocessableInput
 from scoring.hot_routes import INFER_PATH, decode_json
 from scoring.model import LoadedModel

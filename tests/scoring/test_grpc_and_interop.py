@@ -15,7 +15,7 @@ from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc as pb_grpc
 
 from lfd.contract import FEATURES
-from lfd.stack.scoring_process import ScoringProcess
+from lfd_dev.scoring_process import ScoringProcess
 from scoring.service import EXAMPLE_INPUT, EXAMPLE_TRANSACTION
 
 from .conftest import TEST_MAX_BATCH

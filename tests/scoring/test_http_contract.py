@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from lfd.contract import FEATURES
-from lfd.stack.scoring_process import ScoringProcess
+from lfd_dev.scoring_process import ScoringProcess
 from scoring.service import EXAMPLE_INPUT, EXAMPLE_TRANSACTION
 
 from .conftest import TEST_MAX_BATCH

@@ -16,8 +16,8 @@ from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc as pb_grpc
 
 from lfd.contract import FEATURES
-from lfd.stack.ports import free_port
-from lfd.stack.scoring_process import ScoringProcess
+from lfd_dev.ports import free_port
+from lfd_dev.scoring_process import ScoringProcess
 from scoring.service import EXAMPLE_INPUT
 
 from .conftest import RegisteredModel

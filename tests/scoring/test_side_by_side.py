@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lfd.stack.ports import PORT_IN_USE_EXIT
-from lfd.stack.scoring_process import ScoringProcess
+from lfd_dev.scoring_process import ScoringProcess
 from scoring.cli import busy_ports, serve_command
+from scoring.portcheck import PORT_IN_USE_EXIT
 from scoring.service import EXAMPLE_INPUT
 
 
@@ -39,7 +39,7 @@ def test_busy_ports_names_each_taken_option() -> None:
 
 @pytest.mark.integration
 def test_lfd_serve_exits_at_once_when_the_grpc_port_is_taken(taken_port: int, bundle_dir: Path) -> None:
-    argv = [sys.executable, "-m", "lfd.cli", "serve", "--model-dir", str(bundle_dir), "--host", "127.0.0.1",
+    argv = [sys.executable, "-m", "lfd_dev.cli", "serve", "--model-dir", str(bundle_dir), "--host", "127.0.0.1",
             "--http-port", "0", "--grpc-port", str(taken_port)]  # fmt: skip
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.returncode == PORT_IN_USE_EXIT, done.stderr

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from lfd.stack.components.kafka import ensure_topics
-from lfd.stack.settings import Settings
+from lfd_dev.components.kafka import ensure_topics
+from lfd_dev.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from lfd.stack.components.kafka import TOPICS, TRANSACTION_MAX_TIMEOUT_MS, ensure_topics
-from lfd.stack.settings import Settings
+from lfd_dev.components.kafka import TOPICS, TRANSACTION_MAX_TIMEOUT_MS, ensure_topics
+from lfd_dev.settings import Settings
 
 pytestmark = pytest.mark.integration
 

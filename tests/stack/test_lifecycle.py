@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from lfd.stack import process
-from lfd.stack.ports import free_port
+from lfd_dev import process
+from lfd_dev.ports import free_port
 
 pytestmark = pytest.mark.integration
 
 
 def lfd(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lfd.cli", "stack", *args], capture_output=True, text=True, env=env, timeout=180
+        [sys.executable, "-m", "lfd_dev.cli", "stack", *args], capture_output=True, text=True, env=env, timeout=180
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lfd.stack import ports
+from lfd_dev import ports
 
 
 @pytest.mark.unit

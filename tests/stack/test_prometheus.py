@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from lfd.stack.components.prometheus import binary, register_target, unregister_target
-from lfd.stack.settings import Settings
+from lfd_dev.components.prometheus import binary, register_target, unregister_target
+from lfd_dev.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lfd.stack.components.kafka import ensure_topics
-from lfd.stack.scoring_process import ScoringProcess
-from lfd.stack.settings import Settings
 from lfd.streaming.config import StreamConfig
-from lfd.streaming.local import LocalJob
+from lfd_dev.components.kafka import ensure_topics
+from lfd_dev.scoring_process import ScoringProcess
+from lfd_dev.settings import Settings
+from lfd_dev.streaming_job import LocalJob
 
 
 @pytest.fixture(scope="session")

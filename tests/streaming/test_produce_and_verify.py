@@ -11,8 +11,8 @@ import pytest
 from lfd.contract import FEATURES
 from lfd.streaming import produce as p
 from lfd.streaming.config import StreamConfig, add_arguments, from_args, to_argv
-from lfd.streaming.local import latest_checkpoint
 from lfd.streaming.verify import reconcile
+from lfd_dev.streaming_job import latest_checkpoint
 
 pytestmark = pytest.mark.unit
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from lfd.stack.components.kafka import KAFKA
-from lfd.stack.scoring_process import ScoringProcess
-from lfd.stack.settings import Settings
 from lfd.streaming import produce as p
-from lfd.streaming.local import LocalJob, latest_checkpoint
 from lfd.streaming.verify import read_topic, reconcile
+from lfd_dev.components.kafka import KAFKA
+from lfd_dev.scoring_process import ScoringProcess
+from lfd_dev.settings import Settings
+from lfd_dev.streaming_job import LocalJob, latest_checkpoint
 
 from .conftest import Topics
 

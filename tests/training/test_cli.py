@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from lfd.cli import main
 from lfd.contract import parse_batch
+from lfd_dev.cli import main
 
-LFD = [sys.executable, "-m", "lfd.cli"]
+LFD = [sys.executable, "-m", "lfd_dev.cli"]
 
 
 @pytest.mark.unit

@@ -8,7 +8,7 @@ import nbformat
 import papermill
 import pytest
 
-from lfd.stack.settings import REPO_ROOT
+from lfd_dev.settings import REPO_ROOT
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "model_comparison.ipynb"
 

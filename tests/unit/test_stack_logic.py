@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from lfd.stack import manager, process
-from lfd.stack.components.certs import kubeconfig
-from lfd.stack.components.kafka import TRANSACTION_MAX_TIMEOUT_MS, server_properties
-from lfd.stack.components.kubernetes import node_manifest
-from lfd.stack.settings import load_settings
+from lfd_dev import manager, process
+from lfd_dev.components.certs import kubeconfig
+from lfd_dev.components.kafka import TRANSACTION_MAX_TIMEOUT_MS, server_properties
+from lfd_dev.components.kubernetes import node_manifest
+from lfd_dev.settings import load_settings
 
 pytestmark = pytest.mark.unit
 
@@ -86,7 +86,7 @@ def test_wait_until_reports_a_dead_process_with_its_log(tmp_path: Path) -> None:
 
 
 def test_cli_help_teaches() -> None:
-    out = subprocess.run([sys.executable, "-m", "lfd.cli", "stack", "--help"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "lfd_dev.cli", "stack", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
     assert "examples:" in out.stdout and "lfd stack up kafka mlflow" in out.stdout
 

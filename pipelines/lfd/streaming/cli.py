@@ -1,11 +1,12 @@
-"""`lfd produce` and `lfd stream`: the producer and the Flink job launcher (thin handlers)."""
+"""`lfd produce`: replay transactions into Kafka (thin handler). `lfd stream`, which runs the job on this
+machine, is dev tooling: ``lfd_dev.stream_cli``."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 from typing import Any
+
+from lfd.streaming.config import StreamConfig
 
 PRODUCE_EPILOG = """\
 examples:
@@ -15,19 +16,9 @@ examples:
                                                         wrong type, oversized (cycled evenly)
 """
 
-STREAM_EPILOG = """\
-examples:
-  lfd stream --scoring-url http://127.0.0.1:3000
-  lfd stream --scoring-url http://127.0.0.1:3000 --shadow-url http://127.0.0.1:3001 \\
-             --checkpoint-dir .stack/flink/checkpoints --checkpoint-interval-ms 5000
-  lfd stream --restore-from .stack/flink/checkpoints/<job-id>/chk-42     resume after a cancel
 
-The job runs in the streaming environment (.venv-streaming, PyFlink) as a local MiniCluster; on
-Kubernetes the FlinkDeployment in the chart runs the same module (see docs/streaming.md).
-"""
-
-
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, *, bootstrap: str = StreamConfig.bootstrap) -> None:
+    """Add ``produce``; ``bootstrap`` is the --bootstrap default (the ``lfd`` entry point passes the local stack's)."""
     produce = subparsers.add_parser(
         "produce",
         help="replay real or synthetic transactions into Kafka at a fixed rate",
@@ -35,7 +26,7 @@ def register(subparsers: Any) -> None:
         epilog=PRODUCE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    produce.add_argument("--bootstrap", default=None, help="Kafka bootstrap (default: the local stack's)")
+    produce.add_argument("--bootstrap", default=bootstrap, help="Kafka bootstrap (default: %(default)s)")
     produce.add_argument("--topic", default="transactions")
     produce.add_argument("--count", type=int, default=1000)
     produce.add_argument("--rate", type=float, default=1000.0, help="records/s; 0 = as fast as possible")
@@ -52,26 +43,12 @@ def register(subparsers: Any) -> None:
     produce.add_argument("--seed", type=int, default=0)
     produce.set_defaults(handler=run_produce)
 
-    stream = subparsers.add_parser(
-        "stream",
-        help="run the PyFlink scoring job locally (Kafka → scoring service → Kafka, exactly-once)",
-        description="Start the streaming job with the streaming environment's python.",
-        epilog=STREAM_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    from lfd.streaming.config import add_arguments
-
-    add_arguments(stream)
-    stream.set_defaults(handler=run_stream)
-
 
 def run_produce(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from lfd.stack.settings import load_settings
     from lfd.streaming import produce as p
 
-    bootstrap = args.bootstrap or load_settings().kafka_bootstrap
     run_id = args.run_id or p.new_run_id()
     rows = p.synthetic_rows(args.count, args.fraud_ratio or 0.00167, args.seed) if args.synthetic else p.load_rows()
     planned = p.plan_records(
@@ -83,26 +60,8 @@ def run_produce(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     with tqdm(total=args.count, unit="tx", desc=f"producing {run_id}") as bar:
-        report = p.send(bootstrap, args.topic, planned, rate=args.rate, run_id=run_id, on_sent=bar.update)
+        report = p.send(args.bootstrap, args.topic, planned, rate=args.rate, run_id=run_id, on_sent=bar.update)
     print(
         f"sent {report.sent} records to {args.topic} in {report.seconds:.1f} s ({report.rate:,.0f}/s): {report.kinds}"
     )
     return 0
-
-
-def run_stream(args: argparse.Namespace) -> int:
-    from lfd.stack.settings import load_settings
-    from lfd.streaming.config import from_args, to_argv
-
-    settings = load_settings()
-    python = str(settings.streaming_python)
-    env = {**os.environ, "PATH": f"{settings.streaming_python.parent}:{os.environ['PATH']}"}
-    argv = [
-        python,
-        "-m",
-        "lfd.streaming.job",
-        *to_argv(from_args(args)),
-        "--connector-jar",
-        str(settings.flink_connector_jar),
-    ]
-    return subprocess.call(argv, env=env)

@@ -60,22 +60,25 @@ def _formatter() -> dict[str, Any]:
     return {"formatter_class": argparse.RawDescriptionHelpFormatter}
 
 
-def register(subparsers: Any) -> None:
-    _register_train(subparsers)
-    _register_promote(subparsers)
+def register(subparsers: Any, *, fallback_tracking_uri: str = "") -> None:
+    """Add ``train``, ``promote``, ``generate``. ``fallback_tracking_uri``: MLflow used when neither
+    --tracking-uri nor $MLFLOW_TRACKING_URI is given (the ``lfd`` entry point passes the local stack's)."""
+    _register_train(subparsers, fallback_tracking_uri)
+    _register_promote(subparsers, fallback_tracking_uri)
     _register_generate(subparsers)
 
 
-def _add_tracking(parser: argparse.ArgumentParser) -> None:
+def _add_tracking(parser: argparse.ArgumentParser, fallback_tracking_uri: str) -> None:
     parser.add_argument(
         "--tracking-uri",
         default=None,
         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the local stack's)",
     )
     parser.add_argument("--model-name", default="fraud-detector", help="registered model name (default: %(default)s)")
+    parser.set_defaults(fallback_tracking_uri=fallback_tracking_uri)
 
 
-def _register_train(subparsers: Any) -> None:
+def _register_train(subparsers: Any, fallback_tracking_uri: str) -> None:
     p = subparsers.add_parser(
         "train",
         help="train XGBoost + LightGBM, log to MLflow, register the winner",
@@ -139,11 +142,11 @@ def _register_train(subparsers: Any) -> None:
     )
     p.add_argument("--experiment", default="fraud-detector", help="MLflow experiment (default: %(default)s)")
     p.add_argument("--output-dir", type=Path, default=None, help="keep bundles and plots here (default: a temp dir)")
-    _add_tracking(p)
+    _add_tracking(p, fallback_tracking_uri)
     p.set_defaults(handler=_train)
 
 
-def _register_promote(subparsers: Any) -> None:
+def _register_promote(subparsers: Any, fallback_tracking_uri: str) -> None:
     p = subparsers.add_parser(
         "promote",
         help="move the @champion alias (default: to the current @challenger)",
@@ -152,7 +155,7 @@ def _register_promote(subparsers: Any) -> None:
         **_formatter(),
     )
     p.add_argument("--version", default=None, help="version to promote (default: the @challenger version)")
-    _add_tracking(p)
+    _add_tracking(p, fallback_tracking_uri)
     p.set_defaults(handler=_promote)
 
 
@@ -175,14 +178,9 @@ def _register_generate(subparsers: Any) -> None:
     p.set_defaults(handler=_generate)
 
 
-def tracking_uri(explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        return os.environ["MLFLOW_TRACKING_URI"]
-    from lfd.stack.settings import load_settings
-
-    return load_settings().mlflow_uri
+def tracking_uri(explicit: str | None, fallback: str = "") -> str:
+    """--tracking-uri, else $MLFLOW_TRACKING_URI, else ``fallback`` (empty: MLflow's own default)."""
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or fallback
 
 
 def _require_reachable(uri: str) -> None:
@@ -205,7 +203,7 @@ def _train(args: argparse.Namespace) -> int:
     from lfd.training.threshold import CostModel
 
     try:
-        uri = tracking_uri(args.tracking_uri)
+        uri = tracking_uri(args.tracking_uri, args.fallback_tracking_uri)
         _require_reachable(uri)
         config = TrainConfig(
             data=args.data,
@@ -249,7 +247,7 @@ def _promote(args: argparse.Namespace) -> int:
     from lfd.training.register import RegistryError, promote
 
     try:
-        uri = tracking_uri(args.tracking_uri)
+        uri = tracking_uri(args.tracking_uri, args.fallback_tracking_uri)
         _require_reachable(uri)
         import mlflow
 

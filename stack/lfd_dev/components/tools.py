@@ -7,8 +7,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from lfd.stack.components.base import Health
-from lfd.stack.settings import Settings
+from lfd_dev.components.base import Health
+from lfd_dev.settings import Settings
 
 
 def _run(argv: list[str | Path]) -> subprocess.CompletedProcess[str]:
@@ -22,7 +22,7 @@ class Tool:
     def start(self, settings: Settings) -> None:
         health = self.health(settings)
         if not health.healthy:
-            from lfd.stack.components.base import MissingArtifact
+            from lfd_dev.components.base import MissingArtifact
 
             raise MissingArtifact(f"{self.name}: {health.detail}; run `make setup`")
 

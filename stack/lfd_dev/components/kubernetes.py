@@ -13,11 +13,11 @@ import subprocess
 import urllib.request
 from pathlib import Path
 
-from lfd.stack import process
-from lfd.stack.components.base import ProcessComponent, require
-from lfd.stack.components.certs import ensure_pki, kubeconfig
-from lfd.stack.components.http_check import http_ok
-from lfd.stack.settings import Settings
+from lfd_dev import process
+from lfd_dev.components.base import ProcessComponent, require
+from lfd_dev.components.certs import ensure_pki, kubeconfig
+from lfd_dev.components.http_check import http_ok
+from lfd_dev.settings import Settings
 
 SERVICE_CIDR = "10.96.0.0/16"
 KWOK_NODES = ("kwok-node-0", "kwok-node-1")

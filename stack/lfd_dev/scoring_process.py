@@ -15,7 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from .ports import PORT_IN_USE_EXIT, free_port
+from scoring.portcheck import PORT_IN_USE_EXIT
+
+from .ports import free_port
 from .process import signal_tree
 
 
@@ -45,7 +47,7 @@ class ScoringProcess:
 
     def start(self) -> ScoringProcess:
         """Launch without waiting (for tests that look at the service before it is ready)."""
-        argv = [sys.executable, "-m", "lfd.cli", "serve", *self.args, "--host", "127.0.0.1",
+        argv = [sys.executable, "-m", "lfd_dev.cli", "serve", *self.args, "--host", "127.0.0.1",
                 "--http-port", str(self.http_port), "--grpc-port", str(self.grpc_port)]  # fmt: skip
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:

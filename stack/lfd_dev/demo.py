@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lfd.stack import manager, process
-from lfd.stack.cli import env_exports
-from lfd.stack.components.prometheus import register_target
-from lfd.stack.settings import Settings, load_settings
+from lfd_dev import manager, process
+from lfd_dev.components.prometheus import register_target
+from lfd_dev.settings import Settings, load_settings
+from lfd_dev.stack_cli import env_exports
 
 MODEL_NAME = "fraud-detector"
 HTTP_PORT = int(os.environ.get("LFD_DEMO_HTTP_PORT", "3000"))

@@ -7,9 +7,9 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from lfd.stack import process
-from lfd.stack.components.base import ProcessComponent, require
-from lfd.stack.settings import Settings
+from lfd_dev import process
+from lfd_dev.components.base import ProcessComponent, require
+from lfd_dev.settings import Settings
 
 #: The Flink Kafka sink's transactions may stay open up to its own timeout (default 1 h); the
 #: broker refuses producers whose timeout exceeds this, so it must be at least as high.

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from lfd.stack import process
-from lfd.stack.settings import Settings
+from lfd_dev import process
+from lfd_dev.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from lfd.stack import process
-from lfd.stack.components.base import Component, Health
-from lfd.stack.components.kafka import KAFKA
-from lfd.stack.components.kubernetes import APISERVER, CONTROLLER_MANAGER, ETCD, KWOK, SCHEDULER
-from lfd.stack.components.mlflow import MLFLOW
-from lfd.stack.components.prometheus import PROMETHEUS
-from lfd.stack.components.tools import FLINK, HELM, KUBECTL
-from lfd.stack.settings import Settings
+from lfd_dev import process
+from lfd_dev.components.base import Component, Health
+from lfd_dev.components.kafka import KAFKA
+from lfd_dev.components.kubernetes import APISERVER, CONTROLLER_MANAGER, ETCD, KWOK, SCHEDULER
+from lfd_dev.components.mlflow import MLFLOW
+from lfd_dev.components.prometheus import PROMETHEUS
+from lfd_dev.components.tools import FLINK, HELM, KUBECTL
+from lfd_dev.settings import Settings
 
 #: Start order; stop order is the reverse. Groups name what a test or command can ask for.
 COMPONENTS: tuple[Component, ...] = (

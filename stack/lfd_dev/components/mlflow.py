@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lfd.stack.components.base import ProcessComponent, require
-from lfd.stack.components.http_check import http_ok
-from lfd.stack.settings import Settings
+from lfd_dev.components.base import ProcessComponent, require
+from lfd_dev.components.http_check import http_ok
+from lfd_dev.settings import Settings
 
 
 def _root(settings: Settings) -> Path:

@@ -1,4 +1,4 @@
-"""Run the job locally as a subprocess of the streaming environment (used by tests, bench and demo).
+"""Run the job locally as a subprocess of the streaming environment (``lfd stream``, tests, bench, demo).
 
 The job is a PyFlink MiniCluster inside one process, so "cancel" is ending that process; resuming
 means starting it again with ``restore_from`` = the newest retained checkpoint.
@@ -14,14 +14,13 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lfd.stack.process import signal_tree
 from lfd.streaming.config import StreamConfig, to_argv
 
 
-def kill_tree(pid: int, sig: signal.Signals = signal.SIGKILL) -> None:
-    """Signal ``pid`` and all its descendants, even those that started their own session (BentoML
-    workers do: killing only the process group would leave them serving on the inherited socket)."""
-    signal_tree(pid, sig)
+def job_command(config: StreamConfig, python: Path, connector_jar: Path) -> tuple[list[str], dict[str, str]]:
+    """argv and environment of ``python -m lfd.streaming.job`` in the streaming environment (pure)."""
+    argv = [str(python), "-m", "lfd.streaming.job", *to_argv(config), "--connector-jar", str(connector_jar)]
+    return argv, {**os.environ, "PATH": f"{python.parent}:{os.environ['PATH']}"}
 
 
 def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
@@ -42,15 +41,7 @@ class LocalJob:
 
     def start(self, restore_from: Path | None = None) -> None:
         config = replace(self.config, restore_from=str(restore_from) if restore_from else None)
-        argv = [
-            str(self.python),
-            "-m",
-            "lfd.streaming.job",
-            *to_argv(config),
-            "--connector-jar",
-            str(self.connector_jar),
-        ]
-        env = {**os.environ, "PATH": f"{self.python.parent}:{os.environ['PATH']}"}
+        argv, env = job_command(config, self.python, self.connector_jar)
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)

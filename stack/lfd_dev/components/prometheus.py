@@ -12,10 +12,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from lfd.stack import process
-from lfd.stack.components.base import ProcessComponent
-from lfd.stack.components.http_check import http_ok
-from lfd.stack.settings import Settings
+from lfd_dev import process
+from lfd_dev.components.base import ProcessComponent
+from lfd_dev.components.http_check import http_ok
+from lfd_dev.settings import Settings
 
 SCRAPE_INTERVAL_S = 2  # short, so tests and the operator's SLO gate see fresh samples
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: Versions are pinned in stack/versions.env (read by install.sh too); these mirror them for status output.
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _read_versions(path: Path) -> dict[str, str]:

@@ -10,19 +10,16 @@ taken that way, so we choose there and only race against other listeners.
 from __future__ import annotations
 
 import random
-import socket
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from scoring.portcheck import is_free
 
 EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 #: Linux's default ephemeral range, used when /proc is not readable (e.g. macOS uses 49152-65535).
 DEFAULT_EPHEMERAL = (32768, 60999)
 #: The lowest port we hand out; below it live the stack's fixed ports (19092, 16443, 15000, 19090...).
 LOWEST = 20000
-
-#: Exit status of a server of ours (``lfd serve``) that found a port it should listen on taken, so the
-#: process that started it may retry on other ports. 75 is EX_TEMPFAIL.
-PORT_IN_USE_EXIT = 75
 
 #: Ports this process already handed out: never give the same one twice, even if it is not bound yet.
 _handed_out: set[int] = set()
@@ -42,17 +39,6 @@ def candidate_ports(ephemeral: tuple[int, int], rng: random.Random, lowest: int 
     pool = [p for p in range(lowest, 65536) if not low <= p <= high]
     rng.shuffle(pool)
     return pool
-
-
-def is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True if a listener could bind ``host:port`` now (SO_REUSEADDR, like the servers we start)."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def free_port(host: str = "127.0.0.1", *, probe: Callable[[int, str], bool] = is_free) -> int:

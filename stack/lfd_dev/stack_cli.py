@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from lfd.stack.process import StartError
+from lfd_dev.process import StartError
 
 EPILOG = """\
 components: etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl helm
@@ -51,8 +51,8 @@ def register(subparsers: Any) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from lfd.stack import manager
-    from lfd.stack.settings import load_settings
+    from lfd_dev import manager
+    from lfd_dev.settings import load_settings
 
     settings = load_settings()
     try:
