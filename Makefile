@@ -35,10 +35,11 @@ test: setup ## install everything and run every test tier (unit, integration, e2
 test-unit: ## only the unit tier (no components)
 	@$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
 
-lint: ## ruff and mypy
+lint: ## ruff, mypy and the import layers (.importlinter)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy pipelines/lfd services/scoring operator/fraud_operator stack/lfd_dev
+	@$(VENV)/bin/lint-imports --no-cache --no-logo
 
 train: setup ## train XGBoost + LightGBM on the dev data, register the winner as fraud-detector@challenger
 	@$(LFD) stack up mlflow

@@ -13,8 +13,9 @@ from lfd.model_bundle import ModelBundle
 from lfd.training import families
 from lfd.training.data import fingerprint
 from lfd.training.families import FAMILIES, Family, feature_importance
-from lfd.training.pipeline import TrainConfig, TrainingReport, run
+from lfd.training.pipeline import run
 from lfd.training.refit import all_labelled_rows, refit
+from lfd.training.report import TrainConfig, TrainingReport
 from lfd.training.split import split
 from lfd.training.tracking import parent_params, run_tags
 from tests.training.conftest import make_frame

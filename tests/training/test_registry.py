@@ -19,8 +19,9 @@ from mlflow import MlflowClient
 
 from lfd.contract import FEATURES
 from lfd.model_bundle import ModelBundle
-from lfd.training.pipeline import TrainConfig, TrainingReport, run
+from lfd.training.pipeline import run
 from lfd.training.register import CHALLENGER, CHAMPION, RegistryError, download_bundle, promote
+from lfd.training.report import TrainConfig, TrainingReport
 
 
 @pytest.fixture(scope="module")

@@ -199,7 +199,8 @@ def _require_reachable(uri: str) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from lfd.contract import ContractViolation
-    from lfd.training.pipeline import TrainConfig, run
+    from lfd.training.pipeline import run
+    from lfd.training.report import TrainConfig
     from lfd.training.threshold import CostModel
 
     try:

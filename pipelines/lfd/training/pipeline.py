@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,84 +20,14 @@ from lfd.contract import AMOUNT_FIELD, LABEL_FIELD, LEGIT_WEIGHT
 from lfd.model_bundle import BundleMetadata, ModelBundle
 from lfd.training import families, plots
 from lfd.training.data import fingerprint, load_labelled, require_both_classes
-from lfd.training.defaults import DEFAULT_DATA, DEFAULT_MIN_VALIDATION_PR_AUC, DEFAULT_TIME_BUDGET
-from lfd.training.evaluate import Metrics, evaluate
-from lfd.training.families import FAMILIES, Family
+from lfd.training.evaluate import evaluate
+from lfd.training.families import Family
 from lfd.training.refit import all_labelled_rows, refit
-from lfd.training.register import EXPERIMENT, MODEL_NAME, build_bundle, reference_sample
-from lfd.training.split import DEFAULT_TEST_FRACTION, Split, SplitMethod, split
+from lfd.training.register import build_bundle, reference_sample
+from lfd.training.report import FamilyResult, TrainConfig, TrainingReport
+from lfd.training.split import Split, split
 from lfd.training.threshold import CostModel, choose_threshold, cost_by_threshold
-from lfd.training.tune import TuneConfig, Tuned, tune
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    data: Path = DEFAULT_DATA
-    time_budget: float = DEFAULT_TIME_BUDGET
-    families: tuple[Family, ...] = FAMILIES
-    split_method: SplitMethod = "time"
-    test_fraction: float = DEFAULT_TEST_FRACTION
-    seed: int = 0
-    costs: CostModel = field(default_factory=CostModel)
-    tracking_uri: str | None = None  # None: do not log to MLflow (and do not register)
-    register: bool = True
-    #: Registration gate: the winner's weighted validation PR-AUC must reach this (catches broken training).
-    min_validation_pr_auc: float = DEFAULT_MIN_VALIDATION_PR_AUC
-    model_name: str = MODEL_NAME
-    experiment: str = EXPERIMENT
-    max_trials: int | None = None
-    threads: int = 1
-    use_time: bool = False
-    #: After evaluation, fit the bundled model on every labelled row (train + test); metrics stay held-out.
-    refit_on_all_rows: bool = True
-    output_dir: Path | None = None
-    show_progress: bool = True
-
-
-@dataclass
-class FamilyResult:
-    family: Family
-    tuned: Tuned
-    metrics: Metrics
-    bundle_dir: Path
-    test_scores: npt.NDArray[np.float32]  # the evaluated model (never saw the test rows): the metrics
-    #: The bundled model's scores on the test rows: equal to ``test_scores`` unless refit on all rows.
-    served_test_scores: npt.NDArray[np.float32]
-    plots: list[Path] = field(default_factory=list)
-    run_id: str | None = None
-    model_uri: str | None = None
-
-
-@dataclass
-class TrainingReport:
-    split: Split
-    results: list[FamilyResult]
-    winner: Family
-    fingerprint: str  # rows the bundled model was fit on (train + test when refit on all rows)
-    evaluation_fingerprint: str  # rows the evaluated model was fit on (the training part)
-    seconds: float = 0.0
-    registered_version: str | None = None
-    parent_run_id: str | None = None
-    registration_refused: str | None = None
-
-    def result(self, family: Family) -> FamilyResult:
-        return next(r for r in self.results if r.family == family)
-
-    def table(self) -> str:
-        """Markdown comparison table of the test-split metrics."""
-        rows = [
-            "| metric (test split) | " + " | ".join(r.family for r in self.results) + " |",
-            "|---|" + "---|" * len(self.results),
-        ]
-        for name in Metrics.__dataclass_fields__:
-            rows.append(f"| {name} | " + " | ".join(f"{r.metrics.as_dict()[name]:.4f}" for r in self.results) + " |")
-        rows.append(
-            "| validation PR-AUC (weighted) | "
-            + " | ".join(f"{r.tuned.validation_pr_auc:.4f}" for r in self.results)
-            + " |"
-        )
-        rows.append("| Optuna trials | " + " | ".join(str(r.tuned.n_trials) for r in self.results) + " |")
-        return "\n".join(rows)
+from lfd.training.tune import TuneConfig, tune
 
 
 def run(config: TrainConfig) -> TrainingReport:

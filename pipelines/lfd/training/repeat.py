@@ -60,7 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
 
-    from lfd.training.pipeline import TrainConfig, run
+    from lfd.training.pipeline import run
+    from lfd.training.report import TrainConfig
 
     results: list[SeedResult] = []
     for seed in args.seeds:

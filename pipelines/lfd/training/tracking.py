@@ -9,12 +9,10 @@ and the metrics are those of the held-out test rows, measured before the refit.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lfd.training.register import log_family_run, register_challenger, registration_gate
-
-if TYPE_CHECKING:
-    from lfd.training.pipeline import TrainConfig, TrainingReport
+from lfd.training.report import TrainConfig, TrainingReport
 
 
 def run_tags(report: TrainingReport, config: TrainConfig) -> dict[str, str]:
