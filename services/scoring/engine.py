@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from lfd.contract import ContractViolation, parse_batch
 from lfd.model_bundle import FloatArray
+from lfd.response import ModelRef, ScoreResult, build_result
 
 from .batcher import MicroBatcher
 from .config import ScoringConfig
@@ -120,7 +121,7 @@ class ScoringEngine:
 
     # --- scoring -------------------------------------------------------------------------------
 
-    async def score_records(self, records: Any) -> list[dict[str, Any]]:
+    async def score_records(self, records: Any) -> list[ScoreResult]:
         """``POST /score``: contract records with ids → scores, decisions and reason codes."""
         model, batcher = self._require()
         if not isinstance(records, Sequence) or isinstance(records, (str, bytes)):
@@ -135,15 +136,9 @@ class ScoringEngine:
         # reasons quote the value as sent (float64), the model saw its float32 rounding
         reasons = top_reasons(values, prediction.contributions, self.config.top_reasons)
         self.metrics.scores(prediction.proba, model.threshold)
-        model_ref = {"name": model.name, "version": model.version}
+        model_ref = ModelRef(name=model.name, version=model.version)
         return [
-            {
-                "id": tx.id,
-                "fraud_probability": p,
-                "decision": "fraud" if p >= model.threshold else "legit",
-                "model": model_ref,
-                "reasons": tx_reasons,
-            }
+            build_result(tx.id, p, model.threshold, model_ref, tx_reasons)
             for tx, p, tx_reasons in zip(transactions, prediction.proba.tolist(), reasons, strict=True)
         ]
 

@@ -8,19 +8,14 @@ up; the sign of ``contribution`` says which way (positive = towards fraud).
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from lfd.contract import FEATURES
 from lfd.model_bundle import FloatArray
-
-
-class Reason(TypedDict):
-    feature: str
-    value: float
-    contribution: float
+from lfd.response import Reason as Reason  # the response contract's type (re-exported for callers)
 
 
 def top_reasons(features: npt.NDArray[Any], contributions: FloatArray, k: int = 3) -> list[list[Reason]]:

@@ -22,6 +22,8 @@ from typing import Any
 
 import orjson
 
+from lfd.response import REQUEST_KEY, ScoreResponse, build_response
+
 from .engine import ScoringEngine
 from .errors import InvalidInput, ScoringError, UnprocessableInput, error_body, http_headers, http_status
 from .oip import rest
@@ -77,12 +79,12 @@ async def send_json(send: Send, status: int, payload: Any, headers: dict[str, st
     await send({"type": "http.response.body", "body": body})
 
 
-async def score(engine: ScoringEngine, body: bytes) -> dict[str, Any]:
-    """``POST /score``: ``{"transactions": [...]}`` → ``{"results": [...]}`` (see ``FraudScoring.score``)."""
+async def score(engine: ScoringEngine, body: bytes) -> ScoreResponse:
+    """``POST /score``: ``{"transactions": [...]}`` → ``{"results": [...]}`` (``lfd.response``; see ``FraudScoring.score``)."""
     document = decode_json(body)
-    if not isinstance(document, dict) or "transactions" not in document:
-        raise InvalidInput("transactions", 'is required: the body must be {"transactions": [<records>]}')
-    return {"results": await engine.score_records(document["transactions"])}
+    if not isinstance(document, dict) or REQUEST_KEY not in document:
+        raise InvalidInput(REQUEST_KEY, 'is required: the body must be {"transactions": [<records>]}')
+    return build_response(await engine.score_records(document[REQUEST_KEY]))
 
 
 async def infer(
@@ -128,6 +130,7 @@ class HotRoutes:
             return
         try:
             engine = current_engine()
+            payload: ScoreResponse | dict[str, Any]
             with engine.observe(endpoint, "http"):
                 if match is None:
                     payload = await score(engine, body)

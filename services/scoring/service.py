@@ -18,10 +18,10 @@ import bentoml
 from pydantic import Field
 
 from lfd.contract import EXAMPLE_TRANSACTION
+from lfd.response import build_response
 
 from .config import ScoringConfig
 from .engine import ScoringEngine
-from .errors import ScoringError, error_body, http_headers, http_status
 from .hot_routes import TRACING_EXCLUDED, HotRoutes
 from .metrics import ScoringMetrics
 from .oip.http_app import build_app
@@ -90,20 +90,14 @@ class FraudScoring:
         transactions: Annotated[
             list[dict[str, Any]], Field(description=TRANSACTIONS_DOC, examples=[EXAMPLE_INPUT["transactions"]])
         ],
-        ctx: bentoml.Context,
     ) -> dict[str, Any]:
         """Score transactions: fraud probability, decision at the model's threshold, model name/version and
         the top-3 reason codes (feature, value, TreeSHAP contribution in log-odds; positive = towards fraud).
 
-        Over HTTP, ``POST /score`` is answered by :class:`scoring.hot_routes.HotRoutes` with the same
-        engine call; this method defines the documented API (OpenAPI, example) and serves BentoML clients."""
-        try:
-            with self.engine.observe("score", "http"):
-                return {"results": await self.engine.score_records(transactions)}
-        except ScoringError as e:
-            ctx.response.status_code = http_status(e)
-            ctx.response.headers.update(http_headers(e))
-            return error_body(e)
+        Every ``POST /score`` over HTTP (BentoML clients too) is answered by :class:`scoring.hot_routes.HotRoutes`
+        before it gets here, with its metrics and its error mapping (one table for HTTP and gRPC). This method
+        documents the route (OpenAPI, example) for BentoML; its body is the same engine call, nothing more."""
+        return dict(build_response(await self.engine.score_records(transactions)))
 
 
 FraudScoring.add_asgi_middleware(HotRoutes)  # type: ignore[attr-defined]  # the decorator returns a bentoml Service

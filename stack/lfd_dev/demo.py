@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lfd.response import SCORE_PATH, ScoreResult, build_request, results_for
 from lfd_dev import manager, process
 from lfd_dev.components.prometheus import register_target
 from lfd_dev.settings import Settings, load_settings
@@ -134,8 +135,11 @@ def score_example(demo: Demo) -> str:
     from lfd.streaming.produce import load_rows
 
     fraud = next(r for r in load_rows() if r.fraud)
-    answer = _get_json(f"{demo.scoring_url}/score", {"transactions": [{"id": "demo-example", **fraud.features}]})
-    result = answer["results"][0]
+    answer = _get_json(f"{demo.scoring_url}{SCORE_PATH}", build_request([{"id": "demo-example", **fraud.features}]))
+    return describe_result(results_for(["demo-example"], answer)[0])
+
+
+def describe_result(result: ScoreResult) -> str:
     reasons = ", ".join(f"{r['feature']}={r['value']:.2f} ({r['contribution']:+.2f})" for r in result["reasons"])
     return (
         f"    a real fraud from the dev data: probability {result['fraud_probability']:.3f} → {result['decision']} "

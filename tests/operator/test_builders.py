@@ -20,6 +20,7 @@ from fraud_operator.kubectl_plugin import PluginError, format_history, previous_
 from fraud_operator.observed import parse_observed
 from fraud_operator.reconcile import requests_from, with_analyses
 from fraud_operator.spec import AnalysisRun, FraudModelStatus, parse_spec
+from lfd import response
 
 SPEC = parse_spec({"model": {"version": "3"}, "threshold": 0.4})
 
@@ -106,19 +107,25 @@ def test_observed_counts_ready_endpoints_per_colour_once() -> None:
     assert (observed.stable_selects, observed.preview_selects, observed.hpa_target) == ("blue", "green", None)
 
 
+# Results as the service builds them (lfd.response), then broken one field at a time.
+_OK = response.build_result("a", 0.2, 0.5, {"name": "fraud-detector", "version": "1"}, [])
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize(
-    ("result", "problem"),
+    ("change", "problem"),
     [
-        ({"id": "a", "fraud_probability": 0.2, "decision": "legit"}, None),
-        ({"id": "a", "fraud_probability": 1.2, "decision": "legit"}, "not in [0, 1]"),
-        ({"id": "a", "fraud_probability": 0.2, "decision": "maybe"}, "not fraud/legit"),
-        ({"id": "b", "fraud_probability": 0.2, "decision": "legit"}, "result id"),
+        ({}, None),
+        ({"fraud_probability": 1.2}, "fraud_probability must be a number in [0, 1]"),
+        ({"decision": "maybe"}, "decision must be one of"),
+        ({"model": None}, "model must be an object"),
+        ({"id": "b"}, "result id"),
     ],
 )
-def test_smoke_checks_every_result(result: dict[str, Any], problem: str | None) -> None:
-    found = smoke.check_results([{"id": "a"}], {"results": [result]})
+def test_smoke_checks_every_result(change: dict[str, Any], problem: str | None) -> None:
+    found = smoke.check_results([{"id": "a"}], response.build_response([{**_OK, **change}]))  # type: ignore[typeddict-item]
     assert (found is None) if problem is None else (problem in str(found))
+    assert "expected 1 results" in str(smoke.check_results([{"id": "a"}], response.build_response([])))
 
 
 @pytest.mark.unit

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from lfd import response
 from lfd.streaming.client import Batcher, ScoringClient, ScoringRejected, ScoringUnavailable, order_results, score_url
 from lfd.streaming.resilience import Backoff, BreakerState, CircuitBreaker
 
@@ -31,16 +32,10 @@ class FakeService:
             return httpx.Response(422, text="field 'Amount': must be >= 0")
         self.batches.append(len(records))
         results = [
-            {
-                "id": r["id"],
-                "fraud_probability": 0.9,
-                "decision": "fraud",
-                "model": {"name": "m", "version": "1"},
-                "reasons": [],
-            }
+            response.build_result(r["id"], 0.9, 0.5, {"name": "m", "version": "1"}, [])
             for r in reversed(records)  # order must not matter
         ]
-        return httpx.Response(200, json={"results": results})
+        return httpx.Response(200, json=response.build_response(results))
 
 
 class Recorder:
@@ -127,9 +122,12 @@ def test_4xx_is_a_rejection_not_retried() -> None:
 
 def test_body_without_a_result_per_id_is_unavailable() -> None:
     with pytest.raises(ScoringUnavailable, match="tx-1"):
-        order_results(records(2), {"results": [{"id": "tx-0"}]})
+        only_tx0 = response.build_result("tx-0", 0.1, 0.5, {"name": "m", "version": "1"}, [])
+        order_results(records(2), response.build_response([only_tx0]))
     with pytest.raises(ScoringUnavailable):
         order_results(records(1), ["not", "a", "dict"])
+    with pytest.raises(ScoringUnavailable, match="fraud_probability"):  # a result that breaks the contract
+        order_results(records(1), {"results": [{"id": "tx-0"}]})
 
 
 def test_batcher_groups_concurrent_submits_and_isolates_rejected_records() -> None:

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from lfd import response
 from lfd.contract import FEATURES
 from lfd.streaming import records
 from lfd.streaming.produce import MALFORMED_KINDS, malformed_value
@@ -68,13 +69,13 @@ def test_dead_letter_keeps_the_id_when_the_record_has_one() -> None:
 
 
 def test_score_and_alert_records() -> None:
-    result = {
-        "id": "tx-1",
-        "fraud_probability": 0.93,
-        "decision": "fraud",
-        "model": {"name": "fraud-detector", "version": "3"},
-        "reasons": [{"feature": "V14", "value": -9.1, "contribution": 0.4}],
-    }
+    result = response.build_result(
+        "tx-1",
+        0.93,
+        0.5,
+        {"name": "fraud-detector", "version": "3"},
+        [{"feature": "V14", "value": -9.1, "contribution": 0.4}],
+    )
     score = records.score_record(result, event_ms=1_000, scored_ms=1_250, scoring_ms=12.3456)
     assert score["event_to_score_ms"] == 250 and score["model"]["version"] == "3" and score["shadow"] is False
     assert records.is_fraud(score)

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from fraud_operator.analysis import Unreachable, Verdict
 from lfd.contract import FEATURES, LABEL_FIELD, LEGIT_WEIGHT
+from lfd.response import SCORE_PATH, build_request, is_fraud, results_for
 
 BATCH = 500
 
@@ -60,15 +61,22 @@ def score(base_url: str, records: list[dict[str, Any]]) -> Scores:
     with httpx.Client(timeout=30.0) as client:
         for start in range(0, len(records), BATCH):
             try:
-                response = client.post(f"{base_url}/score", json={"transactions": records[start : start + BATCH]})
+                batch = records[start : start + BATCH]
+                response = client.post(f"{base_url}{SCORE_PATH}", json=build_request(batch))
             except httpx.TransportError as e:
                 raise Unreachable(f"quality: {base_url} unreachable: {e}") from e
             if response.status_code != 200:
                 raise Unreachable(f"quality: {base_url} answered HTTP {response.status_code}: {response.text[:200]}")
-            for result in response.json()["results"]:
-                probabilities.append(float(result["fraud_probability"]))
-                alerts.append(result["decision"] == "fraud")
+            batch_probabilities, batch_alerts = read_scores(batch, response.json())
+            probabilities += batch_probabilities
+            alerts += batch_alerts
     return Scores(np.asarray(probabilities), np.asarray(alerts))
+
+
+def read_scores(batch: list[dict[str, Any]], body: Any) -> tuple[list[float], list[bool]]:
+    """Pure: probabilities and alerts of one /score answer, in the order of ``batch`` (``lfd.response``)."""
+    results = results_for([tx["id"] for tx in batch], body)
+    return [r["fraud_probability"] for r in results], [is_fraud(r) for r in results]
 
 
 def weighted_pr_auc(labels: npt.NDArray[Any], probabilities: npt.NDArray[Any], weights: npt.NDArray[Any]) -> float:

@@ -9,6 +9,7 @@ import httpx
 
 from fraud_operator.analysis import Unreachable, Verdict
 from lfd.contract import EXAMPLE_TRANSACTION
+from lfd.response import SCORE_PATH, ResponseError, build_request, parse_response
 
 #: Real rows of the dev set (two legitimate, one fraud), as wire records.
 CANNED_TRANSACTIONS: tuple[dict[str, Any], ...] = (
@@ -83,18 +84,18 @@ CANNED_TRANSACTIONS: tuple[dict[str, Any], ...] = (
 
 
 def check_results(sent: list[dict[str, Any]], body: Any) -> str | None:
-    """Pure: what is wrong with a /score answer (None when it is right)."""
-    results = body.get("results") if isinstance(body, dict) else None
-    if not isinstance(results, list) or len(results) != len(sent):
-        return f"expected {len(sent)} results, got {body!r:.200}"
+    """Pure: what is wrong with a /score answer (None when it is right): the response contract
+    (``lfd.response``: every field, probability in [0, 1], decision fraud/legit) and one result per
+    transaction sent, in order."""
+    try:
+        results = parse_response(body)
+    except ResponseError as e:
+        return str(e)
+    if len(results) != len(sent):
+        return f"expected {len(sent)} results, got {len(results)}"
     for tx, result in zip(sent, results, strict=True):
-        p = result.get("fraud_probability")
-        if result.get("id") != tx["id"]:
-            return f"result id {result.get('id')!r} != {tx['id']!r}"
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            return f"{tx['id']}: fraud_probability {p!r} not in [0, 1]"
-        if result.get("decision") not in ("fraud", "legit"):
-            return f"{tx['id']}: decision {result.get('decision')!r} not fraud/legit"
+        if result["id"] != tx["id"]:
+            return f"result id {result['id']!r} != {tx['id']!r}"
     return None
 
 
@@ -106,7 +107,7 @@ def run_smoke(base_url: str, max_latency_ms: int, rounds: int = 3) -> Verdict:
         for batch in batches:
             started = time.perf_counter()
             try:
-                response = client.post(f"{base_url}/score", json={"transactions": batch})
+                response = client.post(f"{base_url}{SCORE_PATH}", json=build_request(batch))
             except httpx.TransportError as e:
                 raise Unreachable(f"smoke: {base_url} unreachable: {e}") from e
             elapsed_ms = (time.perf_counter() - started) * 1000

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from lfd.response import SCORE_PATH, ResponseError, ScoreResult, build_request, results_for
 from lfd.streaming.resilience import Backoff, BreakerState, CircuitBreaker
 
 
@@ -55,19 +56,16 @@ class NullListener:
 
 def score_url(base: str) -> str:
     base = base.rstrip("/")
-    return base if base.endswith("/score") else f"{base}/score"
+    return base if base.endswith(SCORE_PATH) else f"{base}{SCORE_PATH}"
 
 
-def order_results(records: list[dict[str, Any]], body: Any) -> list[dict[str, Any]]:
-    """Results in the order of ``records``; raises ``ScoringUnavailable`` when the body does not match."""
-    results = body.get("results") if isinstance(body, dict) else None
-    if not isinstance(results, list):
-        raise ScoringUnavailable("response has no 'results' list")
-    by_id = {r.get("id"): r for r in results if isinstance(r, dict)}
+def order_results(records: list[dict[str, Any]], body: Any) -> list[ScoreResult]:
+    """Results in the order of ``records``, read by the response contract; a body that breaks it is
+    ``ScoringUnavailable`` (retried: a half-deployed or wrong service, not a verdict on the input)."""
     try:
-        return [by_id[r["id"]] for r in records]
-    except KeyError as exc:
-        raise ScoringUnavailable(f"response lacks a result for id {exc.args[0]!r}") from exc
+        return results_for([r["id"] for r in records], body)
+    except ResponseError as exc:
+        raise ScoringUnavailable(str(exc)) from exc
 
 
 @dataclass
@@ -82,7 +80,7 @@ class ScoringClient:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     http: httpx.AsyncClient | None = None
 
-    async def score(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def score(self, records: list[dict[str, Any]]) -> list[ScoreResult]:
         attempt = 0
         while True:
             wait = self.breaker.wait_time(self.clock())
@@ -114,13 +112,13 @@ class ScoringClient:
         if self.breaker.state is not before:
             self.listener.on_breaker(self.breaker.state)
 
-    async def _post(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _post(self, records: list[dict[str, Any]]) -> list[ScoreResult]:
         if self.http is None:
             limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
             self.http = httpx.AsyncClient(limits=limits)
         began = time.perf_counter()
         try:
-            response = await self.http.post(score_url(self.url), json={"transactions": records}, timeout=self.timeout_s)
+            response = await self.http.post(score_url(self.url), json=build_request(records), timeout=self.timeout_s)
         except httpx.HTTPError as exc:
             raise ScoringUnavailable(f"{type(exc).__name__}: {exc}") from exc
         status = response.status_code
@@ -142,7 +140,7 @@ class ScoringClient:
             self.http = None
 
 
-ScoreBatch = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
+ScoreBatch = Callable[[list[dict[str, Any]]], Awaitable[list[ScoreResult]]]
 
 
 @dataclass
@@ -157,14 +155,14 @@ class Batcher:
     max_batch: int = 256
     linger_s: float = 0.005
     max_concurrent: int = 4
-    _pending: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]] = field(default_factory=list)
+    _pending: list[tuple[dict[str, Any], asyncio.Future[ScoreResult]]] = field(default_factory=list)
     _timer: asyncio.TimerHandle | None = None
     _slots: asyncio.Semaphore | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)  # strong references until done
 
-    async def submit(self, record: dict[str, Any]) -> dict[str, Any]:
+    async def submit(self, record: dict[str, Any]) -> ScoreResult:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[dict[str, Any]] = loop.create_future()
+        future: asyncio.Future[ScoreResult] = loop.create_future()
         self._pending.append((record, future))
         if len(self._pending) >= self.max_batch:
             self._flush()
@@ -182,7 +180,7 @@ class Batcher:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, batch: list[tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]]) -> None:
+    async def _send(self, batch: list[tuple[dict[str, Any], asyncio.Future[ScoreResult]]]) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_concurrent)
         async with self._slots:
@@ -202,7 +200,7 @@ class Batcher:
         for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result=result)
 
-    async def _send_one(self, item: tuple[dict[str, Any], asyncio.Future[dict[str, Any]]]) -> None:
+    async def _send_one(self, item: tuple[dict[str, Any], asyncio.Future[ScoreResult]]) -> None:
         record, future = item
         try:
             _settle(future, result=(await self.score_batch([record]))[0])
@@ -211,7 +209,7 @@ class Batcher:
 
 
 def _settle(
-    future: asyncio.Future[dict[str, Any]], *, result: dict[str, Any] | None = None, error: BaseException | None = None
+    future: asyncio.Future[ScoreResult], *, result: ScoreResult | None = None, error: BaseException | None = None
 ) -> None:
     if future.done():
         return

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Final
 
+from lfd import response
 from lfd.contract import ContractViolation, Transaction, parse_transaction
 
 #: Larger records are rejected before JSON parsing: a contract record is < 1 KiB; 16 KiB leaves room
@@ -106,16 +107,16 @@ def parsed_from_json(text: str) -> tuple[dict[str, Any], int]:
 
 
 def score_record(
-    result: dict[str, Any], *, event_ms: int, scored_ms: int, scoring_ms: float, shadow: bool = False
+    result: response.ScoreResult, *, event_ms: int, scored_ms: int, scoring_ms: float, shadow: bool = False
 ) -> dict[str, Any]:
-    """A `scores` (or `scores-shadow`) record from one `/score` result."""
-    model = result.get("model") or {}
+    """A `scores` (or `scores-shadow`) record from one `/score` result (checked by ``lfd.response``)."""
+    model = result["model"]
     return {
         "id": result["id"],
         "fraud_probability": float(result["fraud_probability"]),
         "decision": result["decision"],
-        "model": {"name": model.get("name"), "version": model.get("version")},
-        "reasons": result.get("reasons", []),
+        "model": {"name": model["name"], "version": model["version"]},
+        "reasons": result["reasons"],
         "event_time_ms": event_ms,
         "processing_time_ms": scored_ms,
         "event_to_score_ms": scored_ms - event_ms,
@@ -125,7 +126,7 @@ def score_record(
 
 
 def is_fraud(score: dict[str, Any]) -> bool:
-    return score.get("decision") == "fraud"
+    return response.is_fraud(score)
 
 
 def alert_record(score: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lfd.response import is_fraud
+
 
 def read_topic(
     bootstrap: str, topic: str, *, expect: int | None = None, timeout_s: float = 60.0, idle_s: float = 3.0
@@ -76,7 +78,7 @@ def reconcile(
 ) -> Reconciliation:
     scores, dlq, alerts = list(scores), list(dlq), list(alerts)
     ids = Counter(s["id"] for s in scores) + Counter(d["id"] for d in dlq if d.get("id"))
-    fraud_ids = {s["id"] for s in scores if s.get("decision") == "fraud"}
+    fraud_ids = {s["id"] for s in scores if is_fraud(s)}
     alert_ids = [a["id"] for a in alerts]
     return Reconciliation(
         produced=produced,
