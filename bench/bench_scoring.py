@@ -43,12 +43,13 @@ import numpy as np
 import pandas as pd
 from scoring_report import markdown, sustained
 
+from lfd.constants import DEV_DATA
 from lfd.contract import FEATURES
 from lfd_dev.ports import free_port
 from lfd_dev.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-DEV_CSV = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
+DEV_CSV = DEV_DATA
 
 
 def build_loadgen() -> Path:

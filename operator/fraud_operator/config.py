@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lfd.constants import DEV_DATA
+
 ENV_PREFIX = "LFD_OPERATOR_"
 
 
@@ -18,7 +20,7 @@ class OperatorConfig:
     #: JSON file mapping "<namespace>/<deployment>" to a local URL (tests); empty = Service DNS (in-cluster).
     service_map: str = ""
     prometheus_url: str = "http://prometheus-server.monitoring.svc.cluster.local"
-    replay_set: str = "/work/shared/data/creditcard/creditcard_dev.csv.gz"
+    replay_set: str = str(DEV_DATA)
     #: Passed to the scoring pods so `models:/` URIs resolve.
     mlflow_tracking_uri: str = ""
     metrics_port: int = 9108

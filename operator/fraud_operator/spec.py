@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from lfd.constants import MODEL_NAME
+
 GROUP = "ml.livefraud.io"
 VERSION = "v1alpha1"
 KIND = "FraudModel"
@@ -41,7 +43,7 @@ class _Api(BaseModel):
 
 class ModelRef(_Api):
     name: str = Field(
-        "fraud-detector",
+        MODEL_NAME,
         min_length=1,
         max_length=200,
         description="Registered model name in the MLflow registry.",

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lfd.constants import STREAM_FRAUD_RATIO
 from lfd.contract import AMOUNT_FIELD, FEATURES, ID_FIELD, LABEL_FIELD, TIME_FIELD
 
 QUANTILES = 513  # grid points per marginal: fine enough for the tails of ~300 frauds and ~25k legit rows
@@ -126,7 +127,9 @@ class SyntheticGenerator:
         y = frame[LABEL_FIELD].to_numpy()
         return cls(legit=ClassModel.fit(x[y == 0]), fraud=ClassModel.fit(x[y == 1]))
 
-    def sample(self, n: int, fraud_ratio: float = 0.00167, seed: int = 0, id_prefix: str | None = None) -> Any:
+    def sample(
+        self, n: int, fraud_ratio: float = STREAM_FRAUD_RATIO, seed: int = 0, id_prefix: str | None = None
+    ) -> Any:
         """``n`` rows (``id``, ``FEATURES``, ``Class``), ``round(n * fraud_ratio)`` of them frauds, shuffled.
 
         Ids are ``{id_prefix}-{i:09d}`` (default prefix ``syn{seed}``): unique within a call and across

@@ -10,7 +10,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-DEFAULT_MODEL_URI = "models:/fraud-detector@champion"
+from lfd.constants import CHAMPION, MODEL_NAME
+
+DEFAULT_MODEL_URI = f"models:/{MODEL_NAME}@{CHAMPION}"
 DEFAULT_HTTP_PORT = 3000
 DEFAULT_GRPC_PORT = 8001
 DEFAULT_MAX_BATCH = 10_000
@@ -24,7 +26,7 @@ class ScoringConfig:
     #: A local bundle or downloaded MLflow model directory (what an image bakes in).
     model_dir: str = ""
     #: Model name reported to clients when loading from a directory (from the URI otherwise).
-    model_name: str = "fraud-detector"
+    model_name: str = MODEL_NAME
     #: Version reported when loading from a directory (the registry's version otherwise).
     model_version: str = "local"
     tracking_uri: str = ""

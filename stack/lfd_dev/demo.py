@@ -18,16 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lfd.constants import MODEL_NAME
 from lfd.response import SCORE_PATH, ScoreResult, build_request, results_for
+from lfd.streaming.config import DEFAULT_TOPICS
 from lfd_dev import manager, process
 from lfd_dev.components.prometheus import register_target
 from lfd_dev.settings import Settings, load_settings
 from lfd_dev.stack_cli import env_exports
 
-MODEL_NAME = "fraud-detector"
 HTTP_PORT = int(os.environ.get("LFD_DEMO_HTTP_PORT", "3000"))
 GRPC_PORT = int(os.environ.get("LFD_DEMO_GRPC_PORT", "8001"))
 DEMO_COUNT = int(os.environ.get("LFD_DEMO_COUNT", "3000"))
+SCORES, ALERTS, DLQ = DEFAULT_TOPICS["scores_topic"], DEFAULT_TOPICS["alerts_topic"], DEFAULT_TOPICS["dlq_topic"]
 DEMO_RATE = int(os.environ.get("LFD_DEMO_RATE", "300"))
 TRAIN_BUDGET_S = os.environ.get("LFD_DEMO_TRAIN_BUDGET", "90")
 
@@ -192,12 +194,12 @@ def live_counts(demo: Demo) -> str:
             "enable.auto.commit": False,
         }
     )
-    consumer.subscribe(["scores", "fraud-alerts", "transactions-dlq"])
-    counts = {"scores": 0, "fraud-alerts": 0, "transactions-dlq": 0}
+    consumer.subscribe([SCORES, ALERTS, DLQ])
+    counts = {SCORES: 0, ALERTS: 0, DLQ: 0}
     deadline = time.monotonic() + 600
     last_print = 0.0
     try:
-        while time.monotonic() < deadline and counts["scores"] + counts["transactions-dlq"] < DEMO_COUNT:
+        while time.monotonic() < deadline and counts[SCORES] + counts[DLQ] < DEMO_COUNT:
             msg = consumer.poll(0.5)
             if msg is not None and msg.error() is None:
                 topic = str(msg.topic())
@@ -206,18 +208,18 @@ def live_counts(demo: Demo) -> str:
             if time.monotonic() - last_print > 2:
                 last_print = time.monotonic()
                 print(
-                    f"    scores {counts['scores']:>6}   fraud-alerts {counts['fraud-alerts']:>5}   "
-                    f"dead letters {counts['transactions-dlq']:>4}   of {DEMO_COUNT} produced",
+                    f"    {SCORES} {counts[SCORES]:>6}   {ALERTS} {counts[ALERTS]:>5}   "
+                    f"dead letters {counts[DLQ]:>4}   of {DEMO_COUNT} produced",
                     flush=True,
                 )
     finally:
         consumer.close()
-    total = counts["scores"] + counts["transactions-dlq"]
+    total = counts[SCORES] + counts[DLQ]
     if total < DEMO_COUNT:
         raise RuntimeError(f"only {total} of {DEMO_COUNT} records came out; see {demo.settings.logs / 'streaming.log'}")
     return (
-        f"    all {DEMO_COUNT} accounted for: {counts['scores']} scored, {counts['fraud-alerts']} fraud alerts, "
-        f"{counts['transactions-dlq']} dead letters (read_committed)"
+        f"    all {DEMO_COUNT} accounted for: {counts[SCORES]} scored, {counts[ALERTS]} fraud alerts, "
+        f"{counts[DLQ]} dead letters (read_committed)"
     )
 
 
@@ -226,7 +228,7 @@ def _belongs_to_run(demo: Demo, topic: str, value: bytes | None) -> bool:
         record = json.loads(value or b"null")
     except ValueError:
         return False
-    if topic == "transactions-dlq":
+    if topic == DLQ:
         return int(record.get("dlq_time_ms") or 0) >= demo.started_ms
     return str(record.get("id", "")).startswith(f"{demo.run_id}-")
 
@@ -257,7 +259,7 @@ def main() -> int:
     print(f"  MLflow UI        {settings.mlflow_uri}  (experiment fraud-detector, model {MODEL_NAME})")
     print(f"  scoring          curl -s {demo.scoring_url}/v2/models/{MODEL_NAME}  ·  {demo.scoring_url}/metrics")
     print(f"  Prometheus       {settings.prometheus_url}/graph?g0.expr=lfd:scoring_latency_p99_seconds:rate1m")
-    print(f"  Kafka topics     transactions, scores, fraud-alerts, transactions-dlq at {settings.kafka_bootstrap}")
+    print(f"  Kafka topics     {', '.join(DEFAULT_TOPICS.values())} at {settings.kafka_bootstrap}")
     print(f"  kubectl          KUBECONFIG={settings.kubeconfig} {settings.tool('kubectl')} get nodes")
     print(f"  logs             {settings.logs}")
     print("  stop everything  make down\n")

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lfd.constants import DEV_DATA
 from lfd.contract import FEATURES, LABEL_FIELD
 from lfd.model_bundle import BundleMetadata, ModelBundle
 
-DEV_CSV = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
+DEV_CSV = DEV_DATA
 
 
 def train_bundle(directory: Path, seed: int, shuffle_labels: bool = False, rounds: int = 40) -> Path:

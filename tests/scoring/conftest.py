@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lfd.constants import DEV_DATA
 from lfd.contract import FEATURES, LABEL_FIELD
 from lfd_dev.scoring_process import ScoringProcess
 
-DEV_CSV = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
+DEV_CSV = DEV_DATA
 #: The test service accepts at most this many records per request (the default 10,000 is unit-tested).
 TEST_MAX_BATCH = 1_000
 #: Rows allowed to wait: small enough that a burst of full batches is shed (overload test).

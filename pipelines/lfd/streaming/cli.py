@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lfd.streaming.config import StreamConfig
+from lfd.constants import STREAM_FRAUD_RATIO
+from lfd.streaming.config import DEFAULT_TOPICS, StreamConfig
 
 PRODUCE_EPILOG = """\
 examples:
@@ -27,7 +28,7 @@ def register(subparsers: Any, *, bootstrap: str = StreamConfig.bootstrap) -> Non
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     produce.add_argument("--bootstrap", default=bootstrap, help="Kafka bootstrap (default: %(default)s)")
-    produce.add_argument("--topic", default="transactions")
+    produce.add_argument("--topic", default=DEFAULT_TOPICS["input_topic"])
     produce.add_argument("--count", type=int, default=1000)
     produce.add_argument("--rate", type=float, default=1000.0, help="records/s; 0 = as fast as possible")
     produce.add_argument(
@@ -50,7 +51,11 @@ def run_produce(args: argparse.Namespace) -> int:
     from lfd.streaming import produce as p
 
     run_id = args.run_id or p.new_run_id()
-    rows = p.synthetic_rows(args.count, args.fraud_ratio or 0.00167, args.seed) if args.synthetic else p.load_rows()
+    rows = (
+        p.synthetic_rows(args.count, args.fraud_ratio or STREAM_FRAUD_RATIO, args.seed)
+        if args.synthetic
+        else p.load_rows()
+    )
     planned = p.plan_records(
         rows,
         count=args.count,

@@ -7,7 +7,7 @@ import argparse
 from dataclasses import asdict, dataclass, fields
 from typing import Final
 
-#: Topic defaults are the stack's topic names (lfd_dev.components.kafka.TOPICS).
+#: The job's topics: defined here only (the local stack creates them: lfd_dev.components.kafka.TOPICS).
 DEFAULT_TOPICS: Final = {
     "input_topic": "transactions",
     "scores_topic": "scores",

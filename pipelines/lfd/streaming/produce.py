@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from lfd.constants import DEV_DATA
 from lfd.contract import FEATURES, LABEL_FIELD
 from lfd.streaming.records import MAX_RECORD_BYTES
 
-DEV_CSV: Final = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
+DEV_CSV: Final = DEV_DATA
 MALFORMED_KINDS: Final = ("not_json", "missing_field", "nan", "wrong_type", "oversized")
 VALID: Final = "valid"
 

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lfd.constants import EXPERIMENT, MODEL_NAME, STREAM_FRAUD_RATIO
 from lfd.training.defaults import DEFAULT_DATA, DEFAULT_MIN_VALIDATION_PR_AUC, DEFAULT_REVIEW_COST
 from lfd.training.defaults import DEFAULT_TIME_BUDGET as DEFAULT_BUDGET
 
@@ -74,7 +75,7 @@ def _add_tracking(parser: argparse.ArgumentParser, fallback_tracking_uri: str) -
         default=None,
         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the local stack's)",
     )
-    parser.add_argument("--model-name", default="fraud-detector", help="registered model name (default: %(default)s)")
+    parser.add_argument("--model-name", default=MODEL_NAME, help="registered model name (default: %(default)s)")
     parser.set_defaults(fallback_tracking_uri=fallback_tracking_uri)
 
 
@@ -140,7 +141,7 @@ def _register_train(subparsers: Any, fallback_tracking_uri: str) -> None:
         default=DEFAULT_MIN_VALIDATION_PR_AUC,
         help="register only if the winner's weighted validation PR-AUC reaches this (default: %(default)s)",
     )
-    p.add_argument("--experiment", default="fraud-detector", help="MLflow experiment (default: %(default)s)")
+    p.add_argument("--experiment", default=EXPERIMENT, help="MLflow experiment (default: %(default)s)")
     p.add_argument("--output-dir", type=Path, default=None, help="keep bundles and plots here (default: a temp dir)")
     _add_tracking(p, fallback_tracking_uri)
     p.set_defaults(handler=_train)
@@ -168,7 +169,9 @@ def _register_generate(subparsers: Any) -> None:
         **_formatter(),
     )
     p.add_argument("-n", "--rows", type=int, default=1000, help="rows to generate (default: %(default)s)")
-    p.add_argument("--fraud-ratio", type=float, default=0.00167, help="share of frauds (default: %(default)s)")
+    p.add_argument(
+        "--fraud-ratio", type=float, default=STREAM_FRAUD_RATIO, help="share of frauds (default: %(default)s)"
+    )
     p.add_argument("--seed", type=int, default=0, help="default: %(default)s")
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="real rows to fit on (default: dev sample)")
     p.add_argument("--params", type=Path, default=None, help="load fitted parameters (.npz) instead of fitting")

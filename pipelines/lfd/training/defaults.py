@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from lfd.constants import DEV_DATA
 
-#: The shared dev sample (25,918 real ULB rows, 331 frauds); see its README for provenance.
-DEFAULT_DATA = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
+DEFAULT_DATA = DEV_DATA
 #: Optuna tuning seconds over all families; the whole default run stays under 5 minutes on 2 cores.
 DEFAULT_TIME_BUDGET = 200.0
 DEFAULT_REVIEW_COST = 5.0

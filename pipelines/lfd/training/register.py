@@ -15,12 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from lfd.constants import CHALLENGER, CHAMPION, MODEL_NAME
 from lfd.contract import FEATURES
 from lfd.model_bundle import MLFLOW_ARTIFACT_KEY, BundleMetadata, ModelBundle
 
-MODEL_NAME = "fraud-detector"
-EXPERIMENT = "fraud-detector"
-CHALLENGER, CHAMPION = "challenger", "champion"
 REFERENCE_ROWS = 5000
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from lfd.constants import EXPERIMENT, MODEL_NAME
 from lfd.training.defaults import DEFAULT_DATA, DEFAULT_MIN_VALIDATION_PR_AUC, DEFAULT_TIME_BUDGET
 from lfd.training.evaluate import Metrics
 from lfd.training.families import FAMILIES, Family
-from lfd.training.register import EXPERIMENT, MODEL_NAME
 from lfd.training.split import DEFAULT_TEST_FRACTION, Split, SplitMethod
 from lfd.training.threshold import CostModel
 from lfd.training.tune import Tuned

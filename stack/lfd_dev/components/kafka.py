@@ -7,6 +7,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from lfd.streaming.config import DEFAULT_TOPICS
 from lfd_dev import process
 from lfd_dev.components.base import ProcessComponent, require
 from lfd_dev.settings import Settings
@@ -15,13 +16,13 @@ from lfd_dev.settings import Settings
 #: broker refuses producers whose timeout exceeds this, so it must be at least as high.
 TRANSACTION_MAX_TIMEOUT_MS = 3_600_000
 
-#: Topics the project uses, with partition counts. Created by `lfd stack up`.
+#: The streaming job's topics (named in lfd.streaming.config only), with partition counts. Created by `lfd stack up`.
 TOPICS: dict[str, int] = {
-    "transactions": 4,
-    "scores": 4,
-    "fraud-alerts": 1,
-    "transactions-dlq": 1,
-    "scores-shadow": 4,
+    DEFAULT_TOPICS["input_topic"]: 4,
+    DEFAULT_TOPICS["scores_topic"]: 4,
+    DEFAULT_TOPICS["alerts_topic"]: 1,
+    DEFAULT_TOPICS["dlq_topic"]: 1,
+    DEFAULT_TOPICS["shadow_topic"]: 4,
 }
 
 LOG4J2 = """\
