@@ -1,4 +1,5 @@
-"""Carry out a Plan's child steps: each idempotent (create-or-patch, 404/409 tolerated), children adopted by the owner."""
+"""Carry out a Plan (the one module that does): its child steps, each idempotent (create-or-patch, 404/409
+tolerated, children adopted by the owner), then, after the status write, its edits of the FraudModel."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from fraud_operator.analysis import Unreachable, Verdict
 from fraud_operator.config import OperatorConfig
 from fraud_operator.kube import Kube
 from fraud_operator.plan import (
+    ClearAnnotations,
     DeleteHPA,
     EnsureDeployment,
     EnsureHPA,
     EnsureService,
+    PatchSpec,
     Plan,
     RunAnalysis,
     ScaleDeployment,
@@ -89,8 +92,18 @@ def act(
                         at=now_iso,
                     )
                 )
-        # PatchSpec and ClearAnnotations change the FraudModel's resourceVersion: done after the status write.
+        # PatchSpec and ClearAnnotations change the FraudModel's resourceVersion: apply_requests, after the status write.
     return outcome
+
+
+def apply_requests(kube: Kube, namespace: str, name: str, plan: Plan) -> None:
+    """The Plan's edits of the FraudModel itself, after the status write (they change its resourceVersion):
+    the spec patch of a rollback, request annotations cleared."""
+    for step in plan.steps:
+        if isinstance(step, PatchSpec):
+            kube.patch_fraudmodel(namespace, name, step.patch)
+        elif isinstance(step, ClearAnnotations):
+            kube.patch_fraudmodel(namespace, name, {"metadata": {"annotations": dict.fromkeys(step.keys)}})
 
 
 def _analyse(

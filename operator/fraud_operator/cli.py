@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
+import dataclasses
 import sys
+from collections.abc import Mapping
 from typing import Any
+
+from fraud_operator.config import OperatorConfig
 
 DESCRIPTION = """\
 Run the FraudModel operator (kopf): it reconciles FraudModels into blue/green scoring Deployments, a stable
@@ -58,7 +61,8 @@ def register(subparsers: Any) -> None:
     crd.set_defaults(handler=_crd)
 
 
-def _env_from_args(args: argparse.Namespace) -> dict[str, str]:
+def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> OperatorConfig:
+    """Pure: the operator's settings, from ``LFD_OPERATOR_*`` variables overridden by the flags given."""
     flags = {
         "service_map": args.service_map,
         "prometheus_url": args.prometheus_url,
@@ -67,17 +71,19 @@ def _env_from_args(args: argparse.Namespace) -> dict[str, str]:
         "metrics_port": args.metrics_port,
         "interval": args.interval,
     }
-    return {f"LFD_OPERATOR_{k.upper()}": str(v) for k, v in flags.items() if v not in (None, "")}
+    return dataclasses.replace(OperatorConfig.from_env(env), **{k: v for k, v in flags.items() if v not in (None, "")})
 
 
 def _run(args: argparse.Namespace) -> int:
-    os.environ.update(_env_from_args(args))  # read by fraud_operator.config when handlers import
     import kopf
 
-    import fraud_operator.handlers  # noqa: F401  (registers the handlers)
+    from fraud_operator.handlers import build_registry
+
+    registry = build_registry(config_from_args(args))
 
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()], log_prefix=True)
     kopf.run(
+        registry=registry,
         standalone=True,
         clusterwide=args.all_namespaces,
         namespaces=args.namespace or ["default"],

@@ -1,8 +1,5 @@
-"""Operator-level settings (not per FraudModel), read once from ``LFD_OPERATOR_*`` environment variables.
-
-``lfd operator run`` turns its flags into these variables, so `kopf run -m fraud_operator.handlers` and the
-CLI behave the same.
-"""
+"""Operator-level settings (not per FraudModel): ``LFD_OPERATOR_*`` environment variables, overridden by
+the flags of ``lfd operator run`` (``cli.config_from_args``), then passed to the handlers explicitly."""
 
 from __future__ import annotations
 
@@ -36,6 +33,3 @@ class OperatorConfig:
             if raw:
                 values[name] = type(default)(raw)
         return cls(**values)  # type: ignore[arg-type]
-
-    def to_env(self) -> dict[str, str]:
-        return {ENV_PREFIX + name.upper(): str(value) for name, value in vars(self).items()}

@@ -220,7 +220,8 @@ def _initial(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus,
         }
     )
     plan.status = _progress(status, "Healthy", f"blue serves revision {revision}", "Healthy")
-    return plan.event("SwitchService", f"stable Service selects blue (revision {revision})")
+    # The first revision: no analysis to wait for, counted with the analysed switches (as it always was).
+    return plan.event("SwitchService", f"stable Service selects blue (revision {revision})", rollout="analysed")
 
 
 def _steady(spec: FraudModelSpec, observed: Observed, status: FraudModelStatus, now: float) -> Plan:
@@ -455,7 +456,11 @@ def _switch(
     if outgoing is not None and outgoing.outcome == "Progressing":  # left mid-rollout (e.g. rolled back)
         status = set_outcome(status, outgoing.template_hash, "Aborted", now)
     how = "fast rollback to the warm colour" if fast else "analysis passed"
-    plan.event("SwitchService", f"stable Service selects {idle} (revision {revision}, {how})")
+    plan.event(
+        "SwitchService",
+        f"stable Service selects {idle} (revision {revision}, {how})",
+        rollout="fast" if fast else "analysed",
+    )
     if post:
         plan.status = _progress(status, "PostPromotionAnalysis", f"{idle} active; SLO checks pending")
         return plan

@@ -1,4 +1,5 @@
-"""kopf registration: thin handlers only. Run with `lfd operator run` (or `kopf run -m fraud_operator.handlers`).
+"""kopf registration: thin handlers only, built for one ``OperatorConfig`` by ``build_registry`` and run with
+``lfd operator run`` / ``python -m fraud_operator run`` (``cli.py``), which pass the settings in explicitly.
 
 One timer per FraudModel drives the state machine every ``interval`` seconds; it never sleeps and keeps no
 state of its own (everything lives in the FraudModel's status and its children), so a restarted operator picks
@@ -20,7 +21,7 @@ from fraud_operator.kube import Kube
 from fraud_operator.reconcile import reconcile_once
 from fraud_operator.spec import GROUP, PLURAL, VERSION
 
-_CONFIG = OperatorConfig.from_env()
+RECONCILE_ID = "reconcile"
 
 
 class _QuietTimerSuccess(logging.Filter):
@@ -30,36 +31,51 @@ class _QuietTimerSuccess(logging.Filter):
         return "Timer 'reconcile' succeeded" not in record.getMessage()
 
 
-@kopf.on.startup(id="configure")
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    settings.persistence.finalizer = f"{GROUP}/finalizer"
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
+def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
+    """The operator's handlers for ``config`` in a registry of their own (given to ``kopf.run``)."""
+    registry = kopf.OperatorRegistry()
+
+    @kopf.on.startup(id="configure", registry=registry)
+    def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+        settings.persistence.finalizer = f"{GROUP}/finalizer"
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix=GROUP, key="last-handled-configuration"
+        )
+        settings.posting.level = logging.WARNING  # our Events are explicit; kopf's own INFO chatter stays in logs
+        settings.watching.server_timeout = 120
+        settings.scanning.disabled = True  # no cluster-wide namespace/CRD scans: the namespaced Role is enough
+        logging.getLogger("kopf.objects").addFilter(_QuietTimerSuccess())
+        memo["config"] = config
+        memo["kube"] = Kube.connect()
+        memo["runner"] = Runner(config)
+        metrics.serve(config.metrics_port)
+
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        PLURAL,
+        id=RECONCILE_ID,
+        interval=config.interval,
+        initial_delay=0.0,
+        backoff=3.0,
+        registry=registry,
     )
-    settings.posting.level = logging.WARNING  # our Events are explicit; kopf's own INFO chatter stays in logs
-    settings.watching.server_timeout = 120
-    settings.scanning.disabled = True  # no cluster-wide namespace/CRD scans: the namespaced Role is enough
-    logging.getLogger("kopf.objects").addFilter(_QuietTimerSuccess())
-    memo["config"] = _CONFIG
-    memo["kube"] = Kube.connect()
-    memo["runner"] = Runner(_CONFIG)
-    metrics.serve(_CONFIG.metrics_port)
+    def reconcile(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+        assert namespace is not None  # FraudModel is namespaced
+        reconcile_once(memo["kube"], memo["config"], memo["runner"], namespace, name)
 
-
-@kopf.timer(GROUP, VERSION, PLURAL, id="reconcile", interval=_CONFIG.interval, initial_delay=0.0, backoff=3.0)
-def reconcile(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-    assert namespace is not None  # FraudModel is namespaced
-    reconcile_once(memo["kube"], memo["config"], memo["runner"], namespace, name)
+    _without_finalizer(registry, RECONCILE_ID)
+    return registry
 
 
 def _without_finalizer(registry: kopf.OperatorRegistry, handler_id: str) -> None:
     """kopf gives every timer a finalizer. Ours needs none (children go with their owner references), and one
-    would make deleting a FraudModel, or its namespace, hang whenever the operator is not running."""
+    would make deleting a FraudModel, or its namespace, hang whenever the operator is not running.
+
+    kopf (1.45) has no public option for this: ``requires_finalizer=True`` is fixed for timers and daemons,
+    so this reaches into the registry. It is the operator's only private kopf access; see docs/architecture.md."""
     spawning = registry._spawning
     spawning._handlers = [
         dataclasses.replace(h, requires_finalizer=False) if h.id == handler_id else h for h in spawning._handlers
     ]
-
-
-_without_finalizer(kopf.get_default_registry(), "reconcile")

@@ -14,8 +14,7 @@ ROLLOUTS = Counter("lfd_operator_rollouts_total", "Traffic switches to a new rev
 ROLLBACKS = Counter("lfd_operator_rollbacks_total", "Rollbacks by reason", ["reason"])
 ANALYSES = Counter("lfd_operator_analysis_total", "Analysis verdicts", ["kind", "result"])
 
-#: Event reasons that count as a rollout or a rollback.
-ROLLOUT_REASONS = {"SwitchService"}
+#: Event reasons that count as a rollback (a rollout is counted from the event's structured ``rollout`` kind).
 ROLLBACK_REASONS = {"RolledBack", "RollbackRequested", "RolloutAborted"}
 
 

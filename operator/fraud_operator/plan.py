@@ -62,11 +62,17 @@ class ClearAnnotations:
     keys: tuple[str, ...]
 
 
+#: How a traffic switch came about: after the pre-promotion analysis, or a fast switch back to a warm colour.
+RolloutKind = Literal["analysed", "fast"]
+
+
 @dataclass(frozen=True)
 class Event:
     type: Literal["Normal", "Warning"]
     reason: str
     message: str
+    #: Set on a traffic switch (``SwitchService``): what metrics count it as; the message is for people.
+    rollout: RolloutKind | None = None
 
 
 Step = (
@@ -93,8 +99,8 @@ class Plan:
         self.steps.extend(steps)
         return self
 
-    def event(self, reason: str, message: str, warning: bool = False) -> Plan:
-        self.events.append(Event("Warning" if warning else "Normal", reason, message))
+    def event(self, reason: str, message: str, warning: bool = False, rollout: RolloutKind | None = None) -> Plan:
+        self.events.append(Event("Warning" if warning else "Normal", reason, message, rollout))
         return self
 
     def names(self) -> list[str]:

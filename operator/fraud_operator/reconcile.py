@@ -12,12 +12,12 @@ from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from fraud_operator import metrics
-from fraud_operator.act import AnalysisRunner, act
+from fraud_operator.act import AnalysisRunner, act, apply_requests
 from fraud_operator.config import OperatorConfig
 from fraud_operator.decide import Requests, decide, iso
 from fraud_operator.kube import Kube
 from fraud_operator.observed import parse_observed
-from fraud_operator.plan import ClearAnnotations, PatchSpec, Plan
+from fraud_operator.plan import Plan
 from fraud_operator.spec import (
     ABORT_ANNOTATION,
     PROMOTE_ANNOTATION,
@@ -90,7 +90,7 @@ def _reconcile(
     outcome = act(kube, body, spec, plan, config, run_analysis, iso(now))
     if plan.status is not None:
         _record(kube, namespace, name, meta["resourceVersion"], with_analyses(plan.status, outcome.analyses))
-    _handle_requests(kube, namespace, name, plan)
+    apply_requests(kube, namespace, name, plan)
     _announce(body, plan, outcome.analyses, status)
     return plan
 
@@ -103,15 +103,6 @@ def _record(kube: Kube, namespace: str, name: str, resource_version: str, status
         if e.status == 409:
             raise kopf.TemporaryError("FraudModel changed while reconciling; retrying", delay=1) from e
         raise
-
-
-def _handle_requests(kube: Kube, namespace: str, name: str, plan: Plan) -> None:
-    """After the status write (they change the resourceVersion): spec rollback patch, request annotations off."""
-    for step in plan.steps:
-        if isinstance(step, PatchSpec):
-            kube.patch_fraudmodel(namespace, name, step.patch)
-        elif isinstance(step, ClearAnnotations):
-            kube.patch_fraudmodel(namespace, name, {"metadata": {"annotations": dict.fromkeys(step.keys)}})
 
 
 def _announce(body: Mapping[str, Any], plan: Plan, runs: list[AnalysisRun], before: FraudModelStatus) -> None:
@@ -127,8 +118,8 @@ def _announce(body: Mapping[str, Any], plan: Plan, runs: list[AnalysisRun], befo
             )
     for event in plan.events:
         kopf.event(body, type=event.type, reason=event.reason, message=event.message)  # type: ignore[arg-type]
-        if event.reason in metrics.ROLLOUT_REASONS:
-            metrics.ROLLOUTS.labels(kind="fast" if "fast" in event.message else "analysed").inc()
+        if event.rollout is not None:
+            metrics.ROLLOUTS.labels(kind=event.rollout).inc()
         if event.reason in metrics.ROLLBACK_REASONS:
             metrics.ROLLBACKS.labels(reason=event.reason).inc()
     if plan.status is not None and (plan.status.current_step != before.current_step or plan.events):

@@ -16,6 +16,8 @@ from fraud_operator.builders import (
     build_stable_service,
     template_hash,
 )
+from fraud_operator.cli import config_from_args
+from fraud_operator.config import OperatorConfig
 from fraud_operator.kubectl_plugin import PluginError, format_history, previous_stable_revision
 from fraud_operator.observed import parse_observed
 from fraud_operator.reconcile import requests_from, with_analyses
@@ -179,9 +181,25 @@ def test_plugin_rolls_back_to_the_previous_stable_revision() -> None:
 @pytest.mark.unit
 def test_reconcile_timer_adds_no_finalizer() -> None:
     """Deleting a FraudModel (or its namespace) must not hang while the operator is down."""
-    import kopf
+    from fraud_operator.config import OperatorConfig
+    from fraud_operator.handlers import RECONCILE_ID, build_registry
 
-    import fraud_operator.handlers  # noqa: F401  (registers)
+    registry = build_registry(OperatorConfig(interval=7.0))
+    timers = {h.id: h for h in registry._spawning.get_all_handlers()}
+    assert timers[RECONCILE_ID].requires_finalizer is False
+    assert timers[RECONCILE_ID].interval == 7.0  # the settings given, not read from the environment at import
 
-    timers = {h.id: h for h in kopf.get_default_registry()._spawning.get_all_handlers()}
-    assert timers["reconcile"].requires_finalizer is False
+
+@pytest.mark.unit
+def test_operator_settings_come_from_flags_over_the_environment() -> None:
+    import argparse
+
+    from fraud_operator.cli import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["operator", "run", "--interval", "1", "--prometheus-url", "http://p"])
+    env = {"LFD_OPERATOR_INTERVAL": "5", "LFD_OPERATOR_METRICS_PORT": "0", "LFD_OPERATOR_PROMETHEUS_URL": "http://e"}
+    config = config_from_args(args, env)
+    assert (config.interval, config.metrics_port, config.prometheus_url) == (1.0, 0, "http://p")
+    assert config_from_args(args, {}).metrics_port == OperatorConfig().metrics_port

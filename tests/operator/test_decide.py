@@ -107,6 +107,7 @@ class Case:
     expect_status: dict[str, Any] = field(default_factory=dict)
     events: tuple[str, ...] = ()
     requests: Requests = field(default_factory=Requests)
+    rollout: str | None = None  # the kind a traffic switch is counted as (metrics), when the plan switches
 
 
 CASES = [
@@ -131,6 +132,7 @@ CASES = [
         expect_steps=(EnsureService("stable", "blue"), EnsureHPA("blue")),
         expect_status={"active_colour": "blue", "stable_revision": 1, "active_version": "1"},
         events=("SwitchService",),
+        rollout="analysed",
     ),
     Case(
         "steady state keeps everything, touches nothing new",
@@ -196,6 +198,7 @@ CASES = [
         expect_steps=(EnsureService("stable", "green"), EnsureHPA("green")),
         expect_status={"active_colour": "green", "previous_colour": "blue", "post_analysis_pending": True},
         events=("SwitchService",),
+        rollout="analysed",
     ),
     Case(
         "analysis failed: not promoted, Degraded",
@@ -247,6 +250,7 @@ CASES = [
         expect_steps=(EnsureService("stable", "green"),),
         expect_status={"promoted_hash": H2},
         requests=Requests(promote=True),
+        rollout="analysed",
     ),
     Case(
         "spec.paused holds the rollout",
@@ -358,6 +362,7 @@ CASES = [
         forbid_steps=(RunAnalysis("pre", "blue", "green", H1),),
         expect_status={"active_colour": "blue", "previous_colour": "green"},
         events=("SwitchService",),
+        rollout="fast",
     ),
     Case(
         "rollback to a cold stable revision redeploys without analysis",
@@ -390,6 +395,8 @@ def test_decide_transition(case: Case) -> None:
     reasons = [e.reason for e in plan.events]
     for reason in case.events:
         assert reason in reasons
+    switches = [e.rollout for e in plan.events if e.reason == "SwitchService"]
+    assert switches == ([case.rollout] if case.rollout else []), "a switch carries its kind for the metrics"
     assert plan.status.observed_generation == 3
 
 
