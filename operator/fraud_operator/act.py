@@ -11,20 +11,11 @@ from typing import Any
 import kopf
 
 from fraud_operator import builders
+from fraud_operator import plan as steps
 from fraud_operator.analysis import Unreachable, Verdict
 from fraud_operator.config import OperatorConfig
 from fraud_operator.kube import Kube
-from fraud_operator.plan import (
-    ClearAnnotations,
-    DeleteHPA,
-    EnsureDeployment,
-    EnsureHPA,
-    EnsureService,
-    PatchSpec,
-    Plan,
-    RunAnalysis,
-    ScaleDeployment,
-)
+from fraud_operator.plan import Plan, RunAnalysis
 from fraud_operator.spec import AnalysisRun, FraudModelSpec
 
 log = logging.getLogger(__name__)
@@ -58,7 +49,7 @@ def act(
     ctx = builders.BuildContext(mlflow_tracking_uri=config.mlflow_tracking_uri or None)
     outcome = Outcome(analyses=[])
     for step in plan.steps:
-        if isinstance(step, EnsureDeployment):
+        if isinstance(step, steps.EnsureDeployment):
             replicas = step.replicas
             dep = builders.build_deployment(name, step.colour, step.spec, step.revision, replicas, ctx)
             if replicas is None:  # the HPA owns the count; a new Deployment still needs one
@@ -66,19 +57,19 @@ def act(
                 kube.create_or_patch(namespace, _adopted(created, owner), _adopted(dep, owner))
             else:
                 kube.create_or_patch(namespace, _adopted(dep, owner))
-        elif isinstance(step, ScaleDeployment):
+        elif isinstance(step, steps.ScaleDeployment):
             kube.patch(
                 namespace,
                 "Deployment",
                 builders.deployment_name(name, step.colour),
                 builders.build_scale(step.replicas),
             )
-        elif isinstance(step, EnsureService):
+        elif isinstance(step, steps.EnsureService):
             build = builders.build_stable_service if step.role == "stable" else builders.build_preview_service
             kube.create_or_patch(namespace, _adopted(build(name, step.colour, spec), owner))
-        elif isinstance(step, EnsureHPA):
+        elif isinstance(step, steps.EnsureHPA):
             kube.create_or_patch(namespace, _adopted(builders.build_hpa(name, step.colour, spec), owner))
-        elif isinstance(step, DeleteHPA):
+        elif isinstance(step, steps.DeleteHPA):
             kube.delete_hpa(namespace, name)
         elif isinstance(step, RunAnalysis):
             verdict = _analyse(namespace, name, spec, step, run_analysis)
@@ -100,9 +91,9 @@ def apply_requests(kube: Kube, namespace: str, name: str, plan: Plan) -> None:
     """The Plan's edits of the FraudModel itself, after the status write (they change its resourceVersion):
     the spec patch of a rollback, request annotations cleared."""
     for step in plan.steps:
-        if isinstance(step, PatchSpec):
+        if isinstance(step, steps.PatchSpec):
             kube.patch_fraudmodel(namespace, name, step.patch)
-        elif isinstance(step, ClearAnnotations):
+        elif isinstance(step, steps.ClearAnnotations):
             kube.patch_fraudmodel(namespace, name, {"metadata": {"annotations": dict.fromkeys(step.keys)}})
 
 

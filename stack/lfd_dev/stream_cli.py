@@ -25,13 +25,13 @@ Kubernetes the FlinkDeployment in the chart runs the same module (see docs/strea
 """
 
 
+HELP = "run the PyFlink scoring job locally (Kafka → scoring service → Kafka, exactly-once)"
+
+
 def register(subparsers: Any) -> None:
+    text = {"help": HELP, "description": "Start the streaming job with the streaming environment's python."}
     stream = subparsers.add_parser(
-        "stream",
-        help="run the PyFlink scoring job locally (Kafka → scoring service → Kafka, exactly-once)",
-        description="Start the streaming job with the streaming environment's python.",
-        epilog=STREAM_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "stream", epilog=STREAM_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter, **text
     )
     add_arguments(stream)
     stream.set_defaults(handler=run_stream)
