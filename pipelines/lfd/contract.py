@@ -72,7 +72,10 @@ def _as_finite_float(field: str, value: Any, index: int | None) -> float:
     # bool is an int subclass; True is not a meaningful amount.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ContractViolation(field, f"must be a number, got {type(value).__name__}", index)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # JSON integers have no size limit; 10**400 has no float
+        raise ContractViolation(field, "must be finite, got an integer beyond the float range", index) from None
     if not math.isfinite(number):
         raise ContractViolation(field, f"must be finite, got {number!r}", index)
     return number
