@@ -47,6 +47,12 @@ class ScoringConfig:
     retry_after_s: int = 1
     #: Number of reason codes per scored transaction.
     top_reasons: int = 3
+    #: The blue-green colour of this deployment (the operator sets it); reported in OIP responses'
+    #: ``parameters`` so a client (the streaming job) can tell which colour scored each batch.
+    colour: str = ""
+    #: gRPC connections are closed (gracefully, GOAWAY) after this age so clients re-resolve the
+    #: Service and follow a blue-green switch (kube-proxy pins an open connection to its pod).
+    grpc_max_connection_age_s: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ScoringConfig:

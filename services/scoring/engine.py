@@ -26,7 +26,7 @@ from lfd.response import ModelRef, ScoreResult, build_result
 from .batcher import MicroBatcher
 from .config import ScoringConfig
 from .errors import InvalidInput, ModelNotFound, ModelNotReady, ScoringError, grpc_code, http_status
-from .explain import top_reasons
+from .explain import Reason, top_reasons
 from .metrics import ScoringMetrics
 from .model import LoadedModel, load_model
 
@@ -48,6 +48,8 @@ class Inference:
     proba: FloatArray
     decision: npt.NDArray[np.int32]
     model: LoadedModel
+    #: Per row when asked for: top reasons of the rows decided fraud, ``[]`` for the others.
+    reasons: list[list[Reason]] | None = None
 
 
 class ScoringEngine:
@@ -142,14 +144,33 @@ class ScoringEngine:
             for tx, p, tx_reasons in zip(transactions, prediction.proba.tolist(), reasons, strict=True)
         ]
 
-    async def infer(self, model_name: str, model_version: str, matrix: FloatArray) -> Inference:
-        """OIP ``infer`` (REST and gRPC): a validated float32 matrix → probabilities and decisions."""
+    async def infer(
+        self, model_name: str, model_version: str, matrix: FloatArray, *, explain_fraud: bool = False
+    ) -> Inference:
+        """OIP ``infer`` (REST and gRPC): a validated float32 matrix → probabilities and decisions.
+
+        With ``explain_fraud`` the rows decided fraud (and only those: TreeSHAP costs ~60x a
+        prediction) get exact reason codes, computed by the same model in a second, small batch."""
         model = self.check_model_name(model_name, model_version)
         _, batcher = self._require()
         prediction = await batcher.submit(matrix)
         self.metrics.scores(prediction.proba, model.threshold)
         decision = (prediction.proba >= model.threshold).astype(np.int32)
-        return Inference(prediction.proba, decision, model)
+        reasons: list[list[Reason]] | None = None
+        if explain_fraud:
+            reasons = [[] for _ in range(len(decision))]
+            fraud_rows = np.flatnonzero(decision)
+            if fraud_rows.size:
+                explained = await batcher.submit(np.ascontiguousarray(matrix[fraud_rows]), explain=True)
+                assert explained.contributions is not None
+                rows = matrix[fraud_rows].astype(np.float64)
+                for row, row_reasons in zip(
+                    fraud_rows.tolist(),
+                    top_reasons(rows, explained.contributions, self.config.top_reasons),
+                    strict=True,
+                ):
+                    reasons[row] = row_reasons
+        return Inference(prediction.proba, decision, model, reasons)
 
     @contextmanager
     def observe(self, endpoint: str, protocol: str) -> Iterator[dict[str, str]]:

@@ -93,10 +93,14 @@ async def infer(
     """``POST /v2/models/{name}[/versions/{version}]/infer``: an OIP v2 inference request (JSON or
     Triton's binary-data extension) → JSON outputs ``fraud_probability``, ``decision`` [, ``id``]."""
     engine.check_model_name(name, version)
-    tensors, request_id = rest.parse_infer_request(body, header_length)
+    tensors, request_id, parameters = rest.parse_infer_request_with_parameters(body, header_length)
+    explain = T.wants_fraud_reasons(parameters.get(T.REASONS_PARAMETER))
     matrix, ids = T.features_and_ids(tensors, engine.config.max_batch)
-    result = await engine.infer(name, version, matrix)
-    return rest.infer_response(result.model.name, result.model.version, request_id, result.proba, result.decision, ids)
+    result = await engine.infer(name, version, matrix, explain_fraud=explain)
+    return rest.infer_response(
+        result.model.name, result.model.version, request_id, result.proba, result.decision, ids,
+        reasons=result.reasons, colour=engine.config.colour,
+    )  # fmt: skip
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

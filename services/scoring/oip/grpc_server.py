@@ -91,7 +91,12 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             with self.engine.observe("infer", "grpc"):
                 self.engine.check_model_name(request.model_name, request.model_version)
                 matrix, ids = T.features_and_ids(decode_inputs(request), self.engine.config.max_batch)
-                result = await self.engine.infer(request.model_name, request.model_version, matrix)
+                params = request.parameters
+                wanted = params[T.REASONS_PARAMETER].string_param if T.REASONS_PARAMETER in params else None
+                explain = T.wants_fraud_reasons(wanted)
+                result = await self.engine.infer(
+                    request.model_name, request.model_version, matrix, explain_fraud=explain
+                )
         except ScoringError as e:
             await self._abort(context, e)
             raise
@@ -105,13 +110,19 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         if ids is not None:
             outputs.append(output(name=T.ID_OUTPUT, datatype="BYTES", shape=[n]))
             raw.append(T.encode_bytes([i.encode() for i in ids]))
-        return pb.ModelInferResponse(
+        if result.reasons is not None:
+            outputs.append(output(name=T.REASONS_OUTPUT, datatype="BYTES", shape=[n]))
+            raw.append(T.encode_bytes([r.encode() for r in T.reasons_json(result.reasons)]))
+        response = pb.ModelInferResponse(
             model_name=result.model.name,
             model_version=result.model.version,
             id=request.id,
             outputs=outputs,
             raw_output_contents=raw,
         )
+        if self.engine.config.colour:
+            response.parameters[T.COLOUR_PARAMETER].string_param = self.engine.config.colour
+        return response
 
 
 SERVICE_NAME = "inference.GRPCInferenceService"
@@ -141,8 +152,16 @@ async def start_grpc_server(engine: ScoringEngine, host: str, port: int) -> grpc
     from grpc_health.v1.health import aio as health_aio
 
     max_message = 64 * 1024 * 1024  # a 10,000 x 30 FP64 batch is 2.4 MB; leave room for typed contents
+    age_ms = int(engine.config.grpc_max_connection_age_s * 1000)
     server = grpc.aio.server(
-        options=[("grpc.max_receive_message_length", max_message), ("grpc.max_send_message_length", max_message)]
+        options=[
+            ("grpc.max_receive_message_length", max_message),
+            ("grpc.max_send_message_length", max_message),
+            # a bounded connection age makes clients re-resolve and follow a blue-green switch
+            # (house style 21); the grace lets in-flight calls finish on the old connection
+            ("grpc.max_connection_age_ms", age_ms),
+            ("grpc.max_connection_age_grace_ms", 10_000),
+        ]
     )
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(engine), server)  # type: ignore[no-untyped-call]
     health = health_aio.HealthServicer()

@@ -17,6 +17,14 @@ from . import tensors as T
 
 def parse_infer_request(body: bytes, header_length: str | None) -> tuple[list[T.Tensor], str]:
     """Decode the body of ``POST /v2/models/{name}/infer`` into tensors and the request id."""
+    tensors, request_id, _ = parse_infer_request_with_parameters(body, header_length)
+    return tensors, request_id
+
+
+def parse_infer_request_with_parameters(
+    body: bytes, header_length: str | None
+) -> tuple[list[T.Tensor], str, dict[str, Any]]:
+    """Like :func:`parse_infer_request`, plus the request's ``parameters`` (see ``T.REASONS_PARAMETER``)."""
     json_part, binary = body, b""
     if header_length is not None:
         try:
@@ -44,7 +52,10 @@ def parse_infer_request(body: bytes, header_length: str | None) -> tuple[list[T.
     if offset != len(binary):
         raise InvalidInput("inputs", f"{len(binary) - offset} bytes of binary data are not claimed by any input")
     request_id = doc.get("id", "")
-    return decoded, request_id if isinstance(request_id, str) else str(request_id)
+    parameters = doc.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise InvalidInput("parameters", "must be an object")
+    return decoded, request_id if isinstance(request_id, str) else str(request_id), parameters
 
 
 def _decode_input(item: Any, binary: bytes, offset: int) -> tuple[T.Tensor, int]:
@@ -75,7 +86,15 @@ def _decode_input(item: Any, binary: bytes, offset: int) -> tuple[T.Tensor, int]
 
 
 def infer_response(
-    model_name: str, model_version: str, request_id: str, proba: Any, decision: Any, ids: list[str] | None
+    model_name: str,
+    model_version: str,
+    request_id: str,
+    proba: Any,
+    decision: Any,
+    ids: list[str] | None,
+    *,
+    reasons: list[list[Any]] | None = None,
+    colour: str = "",
 ) -> dict[str, Any]:
     n = len(proba)
     outputs: list[dict[str, Any]] = [
@@ -84,7 +103,11 @@ def infer_response(
     ]
     if ids is not None:
         outputs.append({"name": T.ID_OUTPUT, "datatype": "BYTES", "shape": [n], "data": ids})
+    if reasons is not None:
+        outputs.append({"name": T.REASONS_OUTPUT, "datatype": "BYTES", "shape": [n], "data": T.reasons_json(reasons)})
     response: dict[str, Any] = {"model_name": model_name, "model_version": model_version, "outputs": outputs}
+    if colour:
+        response["parameters"] = {T.COLOUR_PARAMETER: colour}
     if request_id:
         response["id"] = request_id
     return response

@@ -4,7 +4,10 @@ The model's OIP signature (also served by ``/v2/models/{name}`` and ``ModelMetad
 
 - input ``input``: FP32 or FP64, shape ``[n, 30]``, columns in ``lfd.contract.FEATURES`` order;
 - input ``id`` (optional): BYTES, shape ``[n]``, echoed back as output ``id``;
-- output ``fraud_probability``: FP32 ``[n]``; output ``decision``: INT32 ``[n]`` (1 = fraud).
+- output ``fraud_probability``: FP32 ``[n]``; output ``decision``: INT32 ``[n]`` (1 = fraud);
+- with request parameter ``reasons`` = ``"fraud"``: output ``reasons`` BYTES ``[n]``, per row a JSON
+  list of the top reason codes (exact TreeSHAP) for rows decided fraud and ``[]`` for the others;
+- response parameter ``colour``: the serving deployment's blue-green colour, when it has one.
 
 Validation applies the contract's rules to every cell (finite numbers, ``Amount`` and ``Time`` >= 0)
 and the OIP rules to the tensor (names, datatype, shape, element count); errors name the field
@@ -13,6 +16,7 @@ and the OIP rules to the tensor (names, datatype, shape, element count); errors 
 
 from __future__ import annotations
 
+import json
 import math
 import struct
 from dataclasses import dataclass
@@ -31,6 +35,11 @@ ID_INPUT = "id"
 PROBABILITY_OUTPUT = "fraud_probability"
 DECISION_OUTPUT = "decision"
 ID_OUTPUT = "id"
+REASONS_OUTPUT = "reasons"
+#: Request parameter asking for reason codes; its only value is "fraud" (reasons for fraud rows).
+REASONS_PARAMETER = "reasons"
+REASONS_FOR_FRAUD = "fraud"
+COLOUR_PARAMETER = "colour"
 FLOAT_DTYPES: dict[str, np.dtype[Any]] = {"FP32": np.dtype("<f4"), "FP64": np.dtype("<f8")}
 SIGNATURE_HELP = f"expected '{FEATURES_INPUT}' FP32/FP64 [n,{N_FEATURES}] and optional '{ID_INPUT}' BYTES [n]"
 
@@ -126,6 +135,20 @@ def bytes_from_list(name: str, shape: tuple[int, ...], data: Any) -> Tensor:
         else:
             raise InvalidInput(name, f"BYTES elements must be strings, got {type(item).__name__}")
     return _bytes_tensor(name, shape, items)
+
+
+def wants_fraud_reasons(value: Any) -> bool:
+    """The ``reasons`` request parameter: absent/"" = none, "fraud" = reasons for fraud rows."""
+    if value in (None, ""):
+        return False
+    if value != REASONS_FOR_FRAUD:
+        raise InvalidInput(REASONS_PARAMETER, f"must be {REASONS_FOR_FRAUD!r} or absent, got {value!r}")
+    return True
+
+
+def reasons_json(reasons: list[list[Any]]) -> list[str]:
+    """One compact JSON list per row (the ``reasons`` BYTES output)."""
+    return [json.dumps(row, separators=(",", ":")) for row in reasons]
 
 
 def encode_bytes(items: list[bytes]) -> bytes:
