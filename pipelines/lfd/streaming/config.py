@@ -17,6 +17,12 @@ DEFAULT_TOPICS: Final = {
 }
 
 
+#: The job's designs: "batch" (Table API, vectorised UDF, one OIP request per batch, one sink) and
+#: "async" (the first design: per-record async scoring over POST /score; kept for the benchmark).
+DESIGNS: Final = ("batch", "async")
+REASONS: Final = ("fraud", "none")
+
+
 @dataclass(frozen=True)
 class StreamConfig:
     bootstrap: str = "127.0.0.1:19092"
@@ -35,7 +41,7 @@ class StreamConfig:
     starting_offsets: str = "committed-or-earliest"  # or "earliest" / "latest"
     transaction_timeout_ms: int = 900_000  # 15 min, within the broker's transaction.max.timeout.ms (1 h)
     parallelism: int = 1
-    batch_size: int = 256
+    batch_size: int = 500
     linger_ms: float = 5.0
     max_in_flight: int = 2_000  # async capacity: records awaiting a score before back-pressure
     request_timeout_s: float = 2.0
@@ -45,9 +51,22 @@ class StreamConfig:
     shadow_max_attempts: int = 3
     max_record_bytes: int = 16_384
     # How long/many records the JVM buffers before handing a bundle to the Python worker; a bundle end is
-    # also a point where every in-flight score must finish. Flink's defaults (1 s / 100k) favour throughput.
-    bundle_time_ms: int = 1_000
+    # also a point where every in-flight score must finish. Flink's default time (1 s) favours throughput
+    # over latency; 100 ms keeps event->score well under a second at low rates (docs/streaming.md).
+    bundle_time_ms: int = 100
     bundle_size: int = 100_000
+    design: str = "batch"
+    model_name: str = "fraud-detector"
+    reasons: str = "fraud"
+    connection_max_age_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.design not in DESIGNS:
+            raise ValueError(f"design: must be one of {', '.join(DESIGNS)}, got {self.design!r}")
+        if self.reasons not in REASONS:
+            raise ValueError(f"reasons: must be one of {', '.join(REASONS)}, got {self.reasons!r}")
+        if self.batch_size < 1 or self.batch_size > self.bundle_size:
+            raise ValueError(f"batch_size: must be in 1..bundle_size ({self.bundle_size}), got {self.batch_size}")
 
 
 #: What each flag means, for `--help` (the dataclass stays the one place defaults live).
@@ -77,6 +96,12 @@ HELP: Final = {
     "breaker_open_s": "how long the open breaker waits before a trial request",
     "shadow_max_attempts": "attempts per shadow request (shadow scores are best effort)",
     "max_record_bytes": "larger input records go to the DLQ as oversized",
+    "bundle_time_ms": "longest time the JVM buffers records before the Python worker gets them (latency bound)",
+    "bundle_size": "most records per bundle handed to the Python worker",
+    "design": "batch (vectorised UDF, one OIP v2 binary request per batch) or async (per-record, the old design)",
+    "model_name": "the model name OIP requests address (batch design)",
+    "reasons": "fraud: alerts carry exact TreeSHAP reasons; none: no reasons (batch design)",
+    "connection_max_age_s": "scoring connections older than this are re-opened, so a blue-green switch is followed",
 }
 
 

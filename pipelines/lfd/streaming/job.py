@@ -1,5 +1,7 @@
-"""The PyFlink job: KafkaSource(read_committed) → parse (DLQ side output) → async scoring → KafkaSinks
-(EXACTLY_ONCE). Run with the streaming environment:
+"""The PyFlink job. ``--design batch`` (default) runs :mod:`lfd.streaming.batch_job` (Table API, one
+vectorised UDF, one sink); ``--design async`` runs the first design, wired here: KafkaSource
+(read_committed) → parse (DLQ side output) → async per-record scoring → KafkaSinks (EXACTLY_ONCE),
+kept as the benchmark's baseline. Run with the streaming environment:
 
     .venv-streaming/bin/python -m lfd.streaming.job --bootstrap 127.0.0.1:19092 --scoring-url http://127.0.0.1:3000
 
@@ -173,6 +175,11 @@ def create_environment(config: cfg.StreamConfig, connector_jar: str | None) -> S
 
 def run(config: cfg.StreamConfig, connector_jar: str | None) -> None:
     env = create_environment(config, connector_jar)
+    if config.design == "batch":
+        from lfd.streaming import batch_job
+
+        batch_job.run(config, env)
+        return
     source = env.from_source(
         kafka_source(config), WatermarkStrategy.no_watermarks(), "transactions", Types.PRIMITIVE_ARRAY(Types.BYTE())
     )

@@ -1,0 +1,166 @@
+"""The batched job's scoring client: one OIP v2 binary-tensor REST request per batch (blocking).
+
+Why binary REST and not gRPC (measured, docs/streaming.md): both cost the job the same per batch
+(one request, raw little-endian FP64 rows), but the streaming environment is pinned by PyFlink to
+protobuf 5 and cannot load the service's protobuf-6 stubs; REST needs only httpx.
+
+Wire format (the server half is ``scoring.oip.rest`` / ``scoring.oip.tensors``): a JSON header of
+``Inference-Header-Content-Length`` bytes, then the ``[n, 30]`` FP64 matrix; request parameter
+``reasons: "fraud"`` asks for exact reason codes of the rows decided fraud. The JSON answer carries
+``fraud_probability``, ``decision``, ``reasons`` and, in ``parameters.colour``, the colour that scored.
+
+Failure policy, as in :mod:`lfd.streaming.client`: unavailability (transport errors, timeouts, 404 --
+the model is being swapped --, 408, 429, 5xx, unreadable answers) is retried with backoff behind a
+circuit breaker, forever unless ``max_attempts`` is set; blocking here blocks the Python worker,
+which back-pressures the Kafka source, so nothing is dropped. 400/422 reject the input.
+
+Following blue-green switches: the HTTP connection is dropped once older than ``max_age_s``, so the
+next request resolves the Service again and reaches whatever colour it selects by then.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from lfd.streaming.batch import Scored
+from lfd.streaming.client import ClientListener, NullListener, ScoringRejected, ScoringUnavailable
+from lfd.streaming.resilience import Backoff, CircuitBreaker
+
+FEATURES_INPUT = "input"
+REASONS_PARAMETER = "reasons"
+COLOUR_PARAMETER = "colour"
+
+
+def infer_url(base: str, model_name: str) -> str:
+    return f"{base.rstrip('/')}/v2/models/{model_name}/infer"
+
+
+def encode_request(features: npt.NDArray[np.float64], *, fraud_reasons: bool) -> tuple[bytes, int]:
+    """The binary-extension body and its JSON header's length."""
+    matrix = np.ascontiguousarray(features, dtype="<f8")
+    header: dict[str, Any] = {
+        "inputs": [
+            {
+                "name": FEATURES_INPUT,
+                "datatype": "FP64",
+                "shape": list(matrix.shape),
+                "parameters": {"binary_data_size": matrix.nbytes},
+            }
+        ]
+    }
+    if fraud_reasons:
+        header["parameters"] = {REASONS_PARAMETER: "fraud"}
+    head = orjson.dumps(header)
+    return head + matrix.tobytes(), len(head)
+
+
+def decode_response(body: bytes, n: int, scoring_ms: float) -> Scored:
+    """A JSON infer answer → :class:`Scored`; ``ScoringUnavailable`` when it does not fit the request."""
+    try:
+        doc = orjson.loads(body)
+        outputs = {o["name"]: o["data"] for o in doc["outputs"]}
+        proba, decision = outputs["fraud_probability"], outputs["decision"]
+        reasons = outputs.get(REASONS_PARAMETER)
+        colour = (doc.get("parameters") or {}).get(COLOUR_PARAMETER, "")
+        model_name, model_version = str(doc["model_name"]), str(doc.get("model_version", ""))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ScoringUnavailable(f"unreadable infer answer: {exc!r}") from exc
+    if len(proba) != n or len(decision) != n or (reasons is not None and len(reasons) != n):
+        raise ScoringUnavailable(f"infer answer has {len(proba)} rows for {n} sent")
+    return Scored(proba, decision, reasons, model_name, model_version, str(colour), round(scoring_ms, 3))
+
+
+@dataclass
+class OipBatchClient:
+    base_url: str
+    model_name: str = "fraud-detector"
+    timeout_s: float = 2.0
+    max_age_s: float = 10.0  # connection age bound: how soon a blue-green switch is followed
+    fraud_reasons: bool = True
+    backoff: Backoff = field(default_factory=Backoff)
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    max_attempts: int | None = None  # None = retry until the service answers
+    listener: ClientListener = field(default_factory=NullListener)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    _http: httpx.Client | None = None
+    _born: float = 0.0
+
+    def score(self, features: npt.NDArray[np.float64]) -> Scored:
+        """Score a batch; retries unavailability, raises ``ScoringRejected`` for a refused input."""
+        attempt = 0
+        while True:
+            wait = self.breaker.wait_time(self.clock())
+            if wait > 0:
+                self.sleep(wait)
+                continue
+            attempt += 1
+            try:
+                scored = self._post(features)
+            except ScoringUnavailable as exc:
+                self._drop_connection()  # the next attempt may reach another pod or colour
+                self._record(success=False)
+                if self.max_attempts is not None and attempt >= self.max_attempts:
+                    raise
+                self.listener.on_retry(str(exc))
+                self.sleep(self.backoff.delay(attempt))
+                continue
+            except ScoringRejected:
+                self._record(success=True)
+                raise
+            self._record(success=True)
+            return scored
+
+    def _record(self, *, success: bool) -> None:
+        before = self.breaker.state
+        if success:
+            self.breaker.record_success(self.clock())
+        else:
+            self.breaker.record_failure(self.clock())
+        if self.breaker.state is not before:
+            self.listener.on_breaker(self.breaker.state)
+
+    def _client(self) -> httpx.Client:
+        now = self.clock()
+        if self._http is not None and now - self._born > self.max_age_s:
+            self._drop_connection()
+        if self._http is None:
+            self._http = httpx.Client(limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+            self._born = now
+        return self._http
+
+    def _drop_connection(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _post(self, features: npt.NDArray[np.float64]) -> Scored:
+        body, header_length = encode_request(features, fraud_reasons=self.fraud_reasons)
+        headers = {"Inference-Header-Content-Length": str(header_length), "Content-Type": "application/octet-stream"}
+        began = time.perf_counter()
+        try:
+            response = self._client().post(
+                infer_url(self.base_url, self.model_name), content=body, headers=headers, timeout=self.timeout_s
+            )
+        except httpx.HTTPError as exc:
+            raise ScoringUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if status in (404, 408, 429) or status >= 500:
+            raise ScoringUnavailable(f"HTTP {status}: {response.text[:200]}")
+        if status >= 400:
+            raise ScoringRejected(status, response.text[:500])
+        seconds = time.perf_counter() - began
+        scored = decode_response(response.content, len(features), seconds * 1000)
+        self.listener.on_request(len(features), seconds)
+        return scored
+
+    def close(self) -> None:
+        self._drop_connection()
