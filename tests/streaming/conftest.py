@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,10 +69,11 @@ def topics(kafka: str, stack_settings: Settings) -> Topics:
 
 @pytest.fixture
 def make_job(flink: Settings, kafka: str, topics: Topics, tmp_path: Path) -> Iterator[type]:
-    """``make_job(scoring_url, shadow_url=None)`` → a LocalJob on this test's topics (stopped afterwards)."""
+    """``make_job(scoring_url, shadow_url=None, **config)`` → a LocalJob on this test's topics (stopped
+    afterwards); ``config`` overrides StreamConfig fields (e.g. ``design="async"``)."""
     jobs: list[LocalJob] = []
 
-    def build(scoring_url: str, shadow_url: str | None = None) -> LocalJob:
+    def build(scoring_url: str, shadow_url: str | None = None, **overrides: Any) -> LocalJob:
         prefix = topics.transactions.removesuffix("-transactions")
         config = StreamConfig(
             bootstrap=kafka, scoring_url=scoring_url, shadow_url=shadow_url,
@@ -80,6 +82,7 @@ def make_job(flink: Settings, kafka: str, topics: Topics, tmp_path: Path) -> Ite
             checkpoint_dir=str(tmp_path / "checkpoints"), checkpoint_interval_ms=2_000,
             starting_offsets="earliest", batch_size=128, max_in_flight=500, request_timeout_s=2.0,
         )  # fmt: skip
+        config = replace(config, **overrides)
         job = LocalJob(config, flink.streaming_python, flink.flink_connector_jar, tmp_path / "job.log")
         jobs.append(job)
         return job

@@ -54,6 +54,10 @@ def prove_counts(kafka: str, topics: Topics, kinds: Counter[str], job: LocalJob)
     assert result.exact, detail
     assert frauds > 0, "the proof needs fraud decisions to check alerts against"
     assert {s["model"]["name"] for s in scores} == {"fraud-detector"}
+    # reasons only where used: every alert explains itself, legitimate scores carry none
+    assert all(s["reasons"] for s in scores if s["decision"] == "fraud"), detail
+    assert not any(s["reasons"] for s in scores if s["decision"] == "legit"), detail
+    assert all(s["kafka_key"] == s["id"] for s in scores), "every score carries its input's Kafka key"
     return scores
 
 
@@ -62,7 +66,7 @@ def run_scenario(
 ) -> tuple[Counter[str], list[dict[str, Any]]]:
     """Produce N/2, then let ``fault(produce_rest)`` hit the system and produce the rest while it lasts."""
     job.start()
-    job.checkpoint_after(0, timeout_s=120)  # running, with a first checkpoint
+    job.checkpoint_after(0, timeout_s=600)  # running, with a first checkpoint (250 s+ on a machine at load 30)
     run_id = topics.transactions.removesuffix("-transactions")
     kinds = produce(kafka, topics.transactions, run_id, 0, N // 2)
 
