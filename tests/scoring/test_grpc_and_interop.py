@@ -170,3 +170,41 @@ def test_example_input_matches_between_protocols(stub: Any, service: ScoringProc
     assert EXAMPLE_INPUT["transactions"][0]["id"] == EXAMPLE_TRANSACTION["id"]
     response = stub.ModelInfer(infer_request(example_matrix()))
     assert np.frombuffer(response.raw_output_contents[0], dtype="<f4")[0] == pytest.approx(http_score, abs=1e-7)
+
+
+def test_fraud_reasons_come_only_for_fraud_rows_over_grpc_and_binary_rest(
+    stub: Any, service: ScoringProcess, dev_frame: pd.DataFrame
+) -> None:
+    """The streaming job's batch path: reasons=fraud → exact reasons for the fraud rows, the same
+    features /score names for them, and none for legitimate rows; over gRPC and binary REST alike."""
+    import json
+
+    import httpx
+
+    from lfd.streaming.oip_client import OipBatchClient
+
+    matrix, _ = real_batch(dev_frame)
+    request = infer_request(matrix.astype(np.float64), datatype="FP64")
+    request.parameters["reasons"].string_param = "fraud"
+    response = stub.ModelInfer(request)
+    names = [o.name for o in response.outputs]
+    raw = dict(zip(names, response.raw_output_contents, strict=True))
+    decision = np.frombuffer(raw["decision"], dtype="<i4")
+    grpc_reasons, offset, blob = [], 0, raw["reasons"]
+    while offset < len(blob):
+        length = int.from_bytes(blob[offset : offset + 4], "little")
+        grpc_reasons.append(json.loads(blob[offset + 4 : offset + 4 + length]))
+        offset += 4 + length
+    rest = OipBatchClient(service.url).score(matrix.astype(np.float64))
+    rest_reasons = [json.loads(r) for r in rest.reasons or []]
+    assert decision.sum() > 0 and list(decision) == rest.decision
+    transactions = [
+        {"id": f"r{i}", **dict(zip(FEATURES, map(float, row), strict=True))} for i, row in enumerate(matrix)
+    ]
+    full = httpx.post(f"{service.url}/score", json={"transactions": transactions}, timeout=30).json()["results"]
+    for i, fraud in enumerate(decision):
+        if fraud:
+            expected = [r["feature"] for r in full[i]["reasons"]]
+            assert [r["feature"] for r in grpc_reasons[i]] == expected == [r["feature"] for r in rest_reasons[i]]
+        else:
+            assert grpc_reasons[i] == [] == rest_reasons[i]
