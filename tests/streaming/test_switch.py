@@ -53,7 +53,7 @@ def test_the_job_follows_a_switch_within_its_connection_age_with_nothing_lost_or
     kafka: str, topics: Topics, blue: ScoringProcess, green: ScoringProcess, make_job: Callable[..., LocalJob]
 ) -> None:
     with SwitchProxy({"blue": blue.http_port, "green": green.http_port}, active="blue").running() as proxy:
-        job = make_job(proxy.url, connection_max_age_s=MAX_AGE_S)
+        job = make_job(proxy.url, connection_max_age_s=MAX_AGE_S, design="batch")
         job.start()
         job.checkpoint_after(0, timeout_s=600)  # a first checkpoint took 250-400 s at load 30
         run_id = topics.transactions.removesuffix("-transactions")
