@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from lfd.stack.scoring_process import ScoringProcess
 from lfd.streaming import produce as p
-from lfd.streaming.local import LocalJob
 from lfd.streaming.verify import read_topic, reconcile
+from lfd_dev.scoring_process import ScoringProcess
+from lfd_dev.streaming_job import LocalJob
 
 from .conftest import Topics
 from .switch_proxy import SwitchProxy
