@@ -7,6 +7,8 @@ import argparse
 from dataclasses import asdict, dataclass, fields
 from typing import Final
 
+from lfd.constants import MODEL_NAME
+
 #: The job's topics: defined here only (the local stack creates them: lfd_dev.components.kafka.TOPICS).
 DEFAULT_TOPICS: Final = {
     "input_topic": "transactions",
@@ -57,7 +59,7 @@ class StreamConfig:
     bundle_time_ms: int = 100
     bundle_size: int = 100_000
     design: str = "async"
-    model_name: str = "fraud-detector"
+    model_name: str = MODEL_NAME
     reasons: str = "fraud"
     connection_max_age_s: float = 10.0
 

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from lfd.constants import MODEL_NAME
 from lfd.streaming.batch import Scored
 from lfd.streaming.client import ClientListener, NullListener, ScoringRejected, ScoringUnavailable
 from lfd.streaming.resilience import Backoff, CircuitBreaker
@@ -81,7 +82,7 @@ def decode_response(body: bytes, n: int, scoring_ms: float) -> Scored:
 @dataclass
 class OipBatchClient:
     base_url: str
-    model_name: str = "fraud-detector"
+    model_name: str = MODEL_NAME
     timeout_s: float = 2.0
     max_age_s: float = 10.0  # connection age bound: how soon a blue-green switch is followed
     fraud_reasons: bool = True
