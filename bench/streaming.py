@@ -198,20 +198,43 @@ def measure_rate(
 
 
 def profile_worker(job: LocalJob, seconds: float, out: Path) -> str | None:
-    """py-spy on the job's Python worker (the Beam boot process) while it works: where its CPU goes."""
+    """py-spy on the job's Python UDF worker while it works. Locally PyFlink runs the worker in loopback
+    mode, i.e. as threads of the job's own Python process (the ``beam_boot`` child only waits), so that
+    process is sampled, idle threads included, and the busiest stacks are summarised into ``out``."""
     import shutil
     import subprocess
 
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if job.process is None or not Path(spy).exists():
         return None
-    children = subprocess.run(["pgrep", "-g", str(os.getpgid(job.process.pid)), "-f", "beam_boot"],
-                              capture_output=True, text=True).stdout.split()  # fmt: skip
-    if not children:
+    raw = out.with_suffix(".raw")
+    subprocess.run([spy, "record", "--pid", str(job.process.pid), "--duration", str(int(seconds)), "--rate", "50",
+                    "--idle", "--format", "raw", "--output", str(raw), "--nonblocking"],
+                   capture_output=True, timeout=seconds + 60)  # fmt: skip
+    if not raw.exists():
         return None
-    subprocess.run([spy, "record", "--pid", children[0], "--duration", str(int(seconds)), "--format", "raw",
-                    "--output", str(out), "--nonblocking", "--subprocesses"], capture_output=True, timeout=seconds + 60)  # fmt: skip
-    return str(out) if out.exists() else None
+    out.write_text(summarise_profile(raw.read_text(), seconds * 50))
+    raw.unlink()
+    return str(out)
+
+
+def summarise_profile(collapsed: str, samples_per_thread: float) -> str:
+    """Share of one thread's wall time per function (inclusive), for the job's own and the framework's code."""
+    from collections import Counter
+
+    inclusive: Counter[str] = Counter()
+    for line in collapsed.splitlines():
+        stack, _, count = line.rpartition(" ")
+        for frame in set(stack.split(";")):
+            inclusive[frame.split(" (")[0] + " (" + frame.rpartition("/")[2].split(":")[0] + ")"] += int(count)
+    keys = ("process_bundle", "eval", "BatchScorer", "OipBatchClient", "parse_values", "score_values",
+            "batch_outputs", "pandas_to_arrow", "arrow_to_pandas", "async_invoke", "process_element", "_score",
+            "Timer", "run_coroutine_threadsafe", "loads", "dumps")  # fmt: skip
+    lines = ["% of one thread's wall time (inclusive), py-spy --idle, 50 Hz"]
+    for frame, count in inclusive.most_common():
+        if any(k in frame for k in keys):
+            lines.append(f"{count / samples_per_thread * 100:6.1f}%  {frame}")
+    return "\n".join(lines[:40]) + "\n"
 
 
 def run_design(
