@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the local stack, the tests and the demo need, pinned and cached.
 #
-#   stack/install.sh [all|apt|uv|python|go|maven]...     (default: all)
+#   stack/install.sh [all|apt|uv|python|checkov|go|maven]...     (default: all)
 #
 # Idempotent: each step checks a stamp (the hash of what pins it) and does nothing when the cache
 # already matches. Cache: $LFD_CACHE (default ~/.cache/live-fraud-detector), shared by all clones.
@@ -103,6 +103,22 @@ step_go() {
     kubectl:k8s.io/kubernetes/cmd/kubectl
 }
 
+step_checkov() {
+  # The manifest security scan: its own virtualenv from a hash-pinned lock (stack/checkov/README.md).
+  local uv; uv="$(uv_bin)"
+  local want; want="$(hash_of "$here/checkov/requirements.txt")"
+  local venv="$cache/checkov-$want"
+  if [[ -x "$venv/bin/checkov" ]] && stamp_ok checkov "$want" && [[ -L "$bin/checkov" ]]; then
+    log "checkov: cached"
+    return
+  fi
+  log "checkov: installing from stack/checkov/requirements.txt into $venv"
+  "$uv" venv --quiet --python 3.11 "$venv"
+  VIRTUAL_ENV="$venv" "$uv" pip sync --quiet --require-hashes "$here/checkov/requirements.txt"
+  ln -sfn "$venv/bin/checkov" "$bin/checkov"
+  stamp_set checkov "$want"
+}
+
 step_maven() {
   local kafka_dir="$cache/kafka-$KAFKA_VERSION"
   local want; want="$(hash_of "$here/maven/pom.xml" "$here/versions.env")"
@@ -128,7 +144,7 @@ step_maven() {
 
 steps=("$@")
 ((${#steps[@]})) || steps=(all)
-[[ " ${steps[*]} " == *" all "* ]] && steps=(apt uv python maven go)
+[[ " ${steps[*]} " == *" all "* ]] && steps=(apt uv python checkov maven go)
 started=$SECONDS
 for s in "${steps[@]}"; do "step_$s"; done
 log "done in $((SECONDS - started))s; cache: $cache"

@@ -13,24 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
-from lfd_dev.settings import Settings, load_settings
+from lfd_dev.settings import Settings
+from tests.chart.helmtool import CHART, KUBE_VERSION, SCENARIOS, helm, render
 from tests.conftest import Cluster
 
-CHART = Path(__file__).resolve().parents[2] / "charts" / "live-fraud-detector"
-SCENARIOS = sorted((CHART / "ci").glob("*-values.yaml"))
-KUBE_VERSION = load_settings().versions["KUBERNETES_VERSION"].lstrip("v")
-
-
-def helm(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    binary = settings.tool("helm")
-    assert binary.exists(), f"{binary} missing: run `make setup`"
-    return subprocess.run([str(binary), *args], capture_output=True, text=True, env=env, timeout=180)
-
-
-def render(settings: Settings, *args: str) -> list[dict[str, Any]]:
-    result = helm(settings, "template", "t", str(CHART), "--kube-version", KUBE_VERSION, *args)
-    assert result.returncode == 0, result.stderr
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
+#: The manifest the README tells users to `kubectl apply` (applied under another name, beside the release's).
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fraudmodel.yaml"
 
 
 @pytest.mark.unit
@@ -50,6 +38,7 @@ def test_full_scenario_renders_a_fraudmodel_and_the_flink_job(stack_settings: Se
     assert fraud_model["spec"] == {
         "model": {"name": "fraud-detector", "version": "3"},
         "autoscaling": {"minReplicas": 2, "maxReplicas": 20},
+        "image": "ghcr.io/live-fraud-detector/scoring:0.1.0",  # scoring.image, the chart's one image block
     }
     flink = by_kind["FlinkDeployment"]["spec"]
     assert flink["job"]["entryClass"] == "org.apache.flink.client.python.PythonDriver"
@@ -123,6 +112,18 @@ def test_install_and_upgrade_into_the_control_plane(helm: Cluster, release_names
     assert spec["rollout"]["strategy"] == "BlueGreen", "CRD defaults applied by the API server"
     operator = kubectl_json(helm, "deployment", "fraud-operator", "-n", release_namespace)
     assert operator["status"].get("availableReplicas") == 1, "--wait returned with the operator Available (kwok)"
+    # A FraudModel the user applied with kubectl (not from values) must survive upgrades of the release.
+    user_model = yaml.safe_load(EXAMPLE.read_text())
+    user_model["metadata"]["name"] = "example-user-model"
+    applied = subprocess.run(
+        [str(helm.kubectl), "apply", "-n", release_namespace, "-f", "-"],
+        input=yaml.safe_dump(user_model),
+        env=helm.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert applied.returncode == 0, applied.stderr
 
     upgraded = json.dumps(
         [
@@ -150,6 +151,14 @@ def test_install_and_upgrade_into_the_control_plane(helm: Cluster, release_names
     assert upgrade.returncode == 0, upgrade.stderr
     spec = kubectl_json(helm, "fraudmodel", "fraud-detector", "-n", release_namespace)["spec"]
     assert spec["model"]["version"] == "2"
+    kept = kubectl_json(helm, "fraudmodel", "example-user-model", "-n", release_namespace)
+    assert kept["spec"]["model"] == {"name": "fraud-detector", "version": "1"}, "the applied FraudModel survived"
+    for kind, name in (
+        ("networkpolicy", "fraud-operator"),
+        ("poddisruptionbudget", "fraud-detector-scoring"),
+        ("service", "fraud-operator-metrics"),
+    ):
+        assert kubectl_json(helm, kind, name, "-n", release_namespace)["metadata"]["name"] == name
 
     explain = subprocess.run(
         [str(helm.kubectl), "explain", "fraudmodel.spec.rollout"],
