@@ -68,6 +68,8 @@ def _train_family(
         split_method=config.split_method,
         use_time=config.use_time,
         show_progress=config.show_progress,
+        folds=config.folds,
+        selection=config.selection,
     )
     tuned = tune(family, parts.train, tune_config)
     threshold = choose_threshold(

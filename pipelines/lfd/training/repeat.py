@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET, help="seconds per run")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--folds", type=int, default=4, help="validation folds (the old rule used 2)")
+    parser.add_argument("--selection", choices=("robust", "best"), default="robust", help="trial selection rule")
+    parser.add_argument("--trials", type=int, default=None, help="cap trials per family")
     args = parser.parse_args(argv)
 
     from lfd.training.pipeline import run
@@ -74,13 +77,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             tracking_uri=None,
             refit_on_all_rows=False,
             show_progress=False,
+            folds=args.folds,
+            selection=args.selection,
+            max_trials=args.trials,
         )
         report = run(config)
         for r in report.results:
             metrics = {**r.metrics.as_dict(), "validation_pr_auc_weighted": r.tuned.validation_pr_auc}
             results.append(SeedResult(seed, r.family, metrics, r.family == report.winner))
-            print(f"seed {seed} {r.family}: " + ", ".join(f"{m} {metrics[m]:.4f}" for m in SUMMARISED), flush=True)
-    print(f"\n{args.split} split, {args.time_budget:g} s budget per run, seeds {args.seeds}:\n")
+            kept = r.tuned.selection.reason if r.tuned.selection else ""
+            print(
+                f"seed {seed} {r.family}: " + ", ".join(f"{m} {metrics[m]:.4f}" for m in SUMMARISED) + f" ({kept})",
+                flush=True,
+            )
+    print(
+        f"\n{args.split} split, {args.time_budget:g} s budget per run, {args.folds} folds, "
+        f"selection {args.selection}, seeds {args.seeds}:\n"
+    )
     print(summarise(results))
     return 0
 

@@ -16,9 +16,10 @@ from lfd.constants import EXPERIMENT, MODEL_NAME
 from lfd.training.defaults import DEFAULT_DATA, DEFAULT_MIN_VALIDATION_PR_AUC, DEFAULT_TIME_BUDGET
 from lfd.training.evaluate import Metrics
 from lfd.training.families import FAMILIES, Family
+from lfd.training.selection import SelectionRule
 from lfd.training.split import DEFAULT_TEST_FRACTION, Split, SplitMethod
 from lfd.training.threshold import CostModel
-from lfd.training.tune import Tuned
+from lfd.training.tune import DEFAULT_FOLDS, Tuned
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class TrainConfig:
     refit_on_all_rows: bool = True
     output_dir: Path | None = None
     show_progress: bool = True
+    #: Validation folds inside the training part, and which trial to keep (``lfd.training.selection``).
+    folds: int = DEFAULT_FOLDS
+    selection: SelectionRule = "robust"
 
 
 @dataclass

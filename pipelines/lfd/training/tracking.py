@@ -13,6 +13,7 @@ from typing import Any
 
 from lfd.training.register import log_family_run, register_challenger, registration_gate
 from lfd.training.report import TrainConfig, TrainingReport
+from lfd.training.tune import Tuned
 
 
 def run_tags(report: TrainingReport, config: TrainConfig) -> dict[str, str]:
@@ -35,6 +36,8 @@ def parent_params(config: TrainConfig) -> dict[str, Any]:
         "data": str(config.data),
         "use_time": config.use_time,
         "refit_on_all_rows": config.refit_on_all_rows,
+        "validation_folds": config.folds,
+        "selection_rule": config.selection,
         **{f"cost_{k}": v for k, v in config.costs.as_dict().items()},
     }
 
@@ -67,6 +70,7 @@ def log_and_register(report: TrainingReport, config: TrainConfig, out: Path) -> 
                     "validation_pr_auc_weighted": result.tuned.validation_pr_auc,
                     "optuna_trials": float(result.tuned.n_trials),
                     "tune_seconds": result.tuned.seconds,
+                    **_selection_metrics(result.tuned),
                 },
                 result.plots,
                 result.bundle_dir,
@@ -100,3 +104,14 @@ def _register_winner(report: TrainingReport, config: TrainConfig) -> None:
             },
         )
         mlflow.set_tag("lfd.registered_version", report.registered_version)
+
+
+def _selection_metrics(tuned: Tuned) -> dict[str, float]:
+    chosen = tuned.selection
+    if chosen is None:
+        return {}
+    return {
+        "selected_trial": float(chosen.trial),
+        "selection_gain": chosen.gain,
+        "selection_fold_spread": chosen.spread,
+    }

@@ -1,11 +1,13 @@
 """Tune one model family with Optuna inside a time budget, then refit on all training rows.
 
-Validation follows the outer split method. For the time split it is two expanding-window folds of
-the training rows (fit on 0-60% → validate 60-80%, fit on 0-80% → validate 80-100%), so the search
-is judged the way the model is used and on about twice as many frauds as one fold would give. The
-objective is the mean validation PR-AUC with legitimate rows weighted to the real stream (the
-headline metric). The best trial's out-of-fold scores are kept: the cost-based threshold is chosen
-on them, never on the test rows.
+Validation follows the outer split method. For the time split it is ``folds`` expanding-window
+folds over the latest 40% of the training rows (4 folds: fit on 0-60% → validate 60-70%, ..., fit on
+0-90% → validate 90-100%; 2 folds: 60-80% and 80-100%), so the search is judged the way the model is
+used; for the stratified split, ``folds`` seeded stratified draws of 20%. The objective is the mean
+validation PR-AUC with legitimate rows weighted to the real stream (the headline metric). Which
+trial is kept is ``lfd.training.selection``'s rule (default ``robust``: the defaults unless a trial
+beats them by more than the fold spread). The kept trial's out-of-fold scores are returned: the
+cost-based threshold is chosen on them, never on the test rows.
 """
 
 from __future__ import annotations
@@ -20,13 +22,17 @@ import optuna
 import pandas as pd
 from tqdm.auto import tqdm
 
-from lfd.contract import AMOUNT_FIELD, LEGIT_WEIGHT
+from lfd.contract import AMOUNT_FIELD, LEGIT_WEIGHT, TIME_FIELD
 from lfd.training import families
 from lfd.training.evaluate import pr_auc
 from lfd.training.families import Family, Matrices
+from lfd.training.selection import Selection, SelectionRule, select_trial
 from lfd.training.split import SplitMethod, split
 
 VALIDATION_FRACTION = 0.2
+#: Share of the training rows (the latest, by time) that the time-series folds validate on.
+TIME_VALIDATION_SPAN = 0.4
+DEFAULT_FOLDS = 4
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,8 @@ class TuneConfig:
     split_method: SplitMethod = "time"
     use_time: bool = False
     show_progress: bool = True
+    folds: int = DEFAULT_FOLDS
+    selection: SelectionRule = "robust"
 
 
 @dataclass(frozen=True)
@@ -59,37 +67,47 @@ class Tuned:
     validation_y: npt.NDArray[np.int8] = field(repr=False)
     validation_scores: npt.NDArray[np.float32] = field(repr=False)
     validation_amount: npt.NDArray[np.float64] = field(repr=False)
-
-
-@dataclass
-class _Best:
-    value: float = -np.inf
-    rounds: int = 0
-    scores: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    selection: Selection | None = None
 
 
 def validation_folds(train: pd.DataFrame, config: TuneConfig) -> list[Fold]:
-    """Two validation folds: expanding windows in time, or two seeded stratified draws."""
+    """``config.folds`` validation folds: expanding windows in time, or seeded stratified draws."""
+    if config.folds < 2:
+        raise ValueError(f"folds must be at least 2 (the selection rule needs a spread), got {config.folds}")
     if config.split_method == "time":
-        late = split(train, "time", VALIDATION_FRACTION)
-        early = split(late.train, "time", VALIDATION_FRACTION / (1.0 - VALIDATION_FRACTION))
-        parts = [early, late]
+        parts = [_time_fold(train, k, config.folds) for k in range(config.folds)]
     else:
-        parts = [split(train, "stratified", VALIDATION_FRACTION, config.seed + k) for k in range(2)]
+        parts = [
+            (s.train, s.test)
+            for s in (split(train, "stratified", VALIDATION_FRACTION, config.seed + k) for k in range(config.folds))
+        ]
     return [
         Fold(
-            families.matrices(p.train, config.use_time),
-            families.matrices(p.test, config.use_time),
-            p.test[AMOUNT_FIELD].to_numpy(dtype=np.float64),
+            families.matrices(fit, config.use_time),
+            families.matrices(valid, config.use_time),
+            valid[AMOUNT_FIELD].to_numpy(dtype=np.float64),
         )
-        for p in parts
+        for fit, valid in parts
     ]
+
+
+def _time_fold(train: pd.DataFrame, k: int, folds: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Fold ``k``: fit on every row before block ``k`` of the latest span, validate on the block."""
+    start = 1.0 - TIME_VALIDATION_SPAN + TIME_VALIDATION_SPAN * k / folds
+    end = 1.0 - TIME_VALIDATION_SPAN + TIME_VALIDATION_SPAN * (k + 1) / folds
+    before = split(train, "time", 1.0 - start)
+    if k == folds - 1:
+        return before.train, before.test
+    upto = split(train, "time", 1.0 - end)
+    block = before.test[before.test[TIME_FIELD] < upto.test[TIME_FIELD].min()]
+    return before.train, block
 
 
 def tune(family: Family, train: pd.DataFrame, config: TuneConfig) -> Tuned:
     started = time.monotonic()
     folds = validation_folds(train, config)
-    best = _Best()
+    # Out-of-fold scores per trial (a few MB for a few hundred trials): the threshold needs the kept one's.
+    oof: dict[int, list[npt.NDArray[np.float32]]] = {}
 
     deadline = started + config.time_budget
 
@@ -107,26 +125,29 @@ def tune(family: Family, train: pd.DataFrame, config: TuneConfig) -> Tuned:
             rounds.append(kept)
         value = float(np.mean(values))
         trial.set_user_attr("rounds", rounds)
-        if value > best.value:
-            best.value, best.rounds, best.scores = value, round(np.mean(rounds)), scores
+        trial.set_user_attr("fold_values", [float(v) for v in values])
+        oof[trial.number] = scores
         return value
 
     study = _run_study(family, objective, config)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    chosen = select_trial({t.number: t.user_attrs["fold_values"] for t in done}, config.selection)
+    trial = next(t for t in done if t.number == chosen.trial)
+    rounds = round(np.mean(trial.user_attrs["rounds"]))
     full = families.matrices(train, config.use_time)
-    booster, _ = families.fit(
-        family, dict(study.best_trial.params), full, None, best.rounds, config.seed, config.threads
-    )
+    booster, _ = families.fit(family, dict(trial.params), full, None, rounds, config.seed, config.threads)
     return Tuned(
         family=family,
         booster=booster,
-        params=dict(study.best_trial.params),
-        rounds=best.rounds,
-        validation_pr_auc=best.value,
-        n_trials=_completed(study),
+        params=dict(trial.params),
+        rounds=rounds,
+        validation_pr_auc=chosen.mean,
+        n_trials=len(done),
         seconds=time.monotonic() - started,
         validation_y=np.concatenate([f.valid.y for f in folds]),
-        validation_scores=np.concatenate(best.scores),
+        validation_scores=np.concatenate(oof[chosen.trial]),
         validation_amount=np.concatenate([f.valid_amount for f in folds]),
+        selection=chosen,
     )
 
 
@@ -151,7 +172,3 @@ def _run_study(family: Family, objective: Any, config: TuneConfig) -> optuna.Stu
 
         study.optimize(objective, n_trials=config.max_trials, timeout=config.time_budget, callbacks=[report])
     return study
-
-
-def _completed(study: optuna.Study) -> int:
-    return sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
