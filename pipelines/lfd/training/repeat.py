@@ -61,7 +61,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=4, help="validation folds (the old rule used 2)")
     parser.add_argument("--selection", choices=("robust", "best"), default="robust", help="trial selection rule")
     parser.add_argument("--trials", type=int, default=None, help="cap trials per family")
+    parser.add_argument(
+        "--compare-rules",
+        action="store_true",
+        help="one search per family and seed, read under both selection rules (best, robust): a paired "
+        "comparison of the rules on the same trials and held-out rows (held-out weighted PR-AUC only)",
+    )
     args = parser.parse_args(argv)
+    if args.compare_rules:
+        return _compare_rules(args)
 
     from lfd.training.pipeline import run
     from lfd.training.report import TrainConfig
@@ -95,6 +103,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"selection {args.selection}, seeds {args.seeds}:\n"
     )
     print(summarise(results))
+    return 0
+
+
+def _compare_rules(args: argparse.Namespace) -> int:
+    from lfd.contract import LABEL_FIELD, LEGIT_WEIGHT
+    from lfd.training import families
+    from lfd.training.data import load_labelled
+    from lfd.training.evaluate import pr_auc
+    from lfd.training.split import split
+    from lfd.training.tune import TuneConfig, tune_rules
+
+    frame = load_labelled(args.data)
+    results: list[SeedResult] = []
+    for seed in args.seeds:
+        parts = split(frame, args.split, 0.2, seed)
+        test_x, test_y = families.matrices(parts.test).x, parts.test[LABEL_FIELD].to_numpy()
+        config = TuneConfig(
+            time_budget=args.time_budget / len(families.FAMILIES),
+            seed=seed,
+            max_trials=args.trials,
+            threads=args.threads,
+            split_method=args.split,
+            show_progress=False,
+            folds=args.folds,
+        )
+        by_rule: dict[str, list[tuple[str, float, float]]] = {}
+        for family in families.FAMILIES:
+            for rule, tuned in tune_rules(family, parts.train, config, ("best", "robust")).items():
+                held_out = pr_auc(test_y, families.predict(family, tuned.booster, test_x), LEGIT_WEIGHT)
+                by_rule.setdefault(rule, []).append((family, tuned.validation_pr_auc, held_out))
+                print(
+                    f"seed {seed} {family} {rule}: held-out {held_out:.4f} ({tuned.selection and tuned.selection.reason})",
+                    flush=True,
+                )
+        for rule_name, rows in by_rule.items():
+            winner = max(rows, key=lambda r: r[1])[0]
+            for name, validation, held_out in rows:
+                metrics = {"pr_auc_weighted": held_out, "validation_pr_auc_weighted": validation}
+                results.append(SeedResult(seed, f"{name} ({rule_name})", metrics, False))
+                if name == winner:
+                    results.append(SeedResult(seed, f"winner ({rule_name})", metrics, False))
+    print(
+        f"\n{args.split} split, {args.folds} folds, trials {args.trials}, seeds {args.seeds}, same trials per rule:\n"
+    )
+    print(summarise(results, ("pr_auc_weighted", "validation_pr_auc_weighted")))
     return 0
 
 

@@ -104,6 +104,13 @@ def _time_fold(train: pd.DataFrame, k: int, folds: int) -> tuple[pd.DataFrame, p
 
 
 def tune(family: Family, train: pd.DataFrame, config: TuneConfig) -> Tuned:
+    return tune_rules(family, train, config, (config.selection,))[config.selection]
+
+
+def tune_rules(
+    family: Family, train: pd.DataFrame, config: TuneConfig, rules: tuple[SelectionRule, ...]
+) -> dict[SelectionRule, Tuned]:
+    """One search, read under each selection rule (a paired comparison of the rules at the cost of one)."""
     started = time.monotonic()
     folds = validation_folds(train, config)
     # Out-of-fold scores per trial (a few MB for a few hundred trials): the threshold needs the kept one's.
@@ -131,24 +138,31 @@ def tune(family: Family, train: pd.DataFrame, config: TuneConfig) -> Tuned:
 
     study = _run_study(family, objective, config)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    chosen = select_trial({t.number: t.user_attrs["fold_values"] for t in done}, config.selection)
-    trial = next(t for t in done if t.number == chosen.trial)
-    rounds = round(np.mean(trial.user_attrs["rounds"]))
     full = families.matrices(train, config.use_time)
-    booster, _ = families.fit(family, dict(trial.params), full, None, rounds, config.seed, config.threads)
-    return Tuned(
-        family=family,
-        booster=booster,
-        params=dict(trial.params),
-        rounds=rounds,
-        validation_pr_auc=chosen.mean,
-        n_trials=len(done),
-        seconds=time.monotonic() - started,
-        validation_y=np.concatenate([f.valid.y for f in folds]),
-        validation_scores=np.concatenate(oof[chosen.trial]),
-        validation_amount=np.concatenate([f.valid_amount for f in folds]),
-        selection=chosen,
-    )
+    refits: dict[int, tuple[Any, int]] = {}
+    results: dict[SelectionRule, Tuned] = {}
+    for rule in rules:
+        chosen = select_trial({t.number: t.user_attrs["fold_values"] for t in done}, rule)
+        trial = next(t for t in done if t.number == chosen.trial)
+        if chosen.trial not in refits:
+            rounds = round(np.mean(trial.user_attrs["rounds"]))
+            booster, _ = families.fit(family, dict(trial.params), full, None, rounds, config.seed, config.threads)
+            refits[chosen.trial] = (booster, rounds)
+        booster, rounds = refits[chosen.trial]
+        results[rule] = Tuned(
+            family=family,
+            booster=booster,
+            params=dict(trial.params),
+            rounds=rounds,
+            validation_pr_auc=chosen.mean,
+            n_trials=len(done),
+            seconds=time.monotonic() - started,
+            validation_y=np.concatenate([f.valid.y for f in folds]),
+            validation_scores=np.concatenate(oof[chosen.trial]),
+            validation_amount=np.concatenate([f.valid_amount for f in folds]),
+            selection=chosen,
+        )
+    return results
 
 
 def _run_study(family: Family, objective: Any, config: TuneConfig) -> optuna.Study:
