@@ -28,6 +28,8 @@ step_apt() {
   command -v openssl >/dev/null || missing+=(openssl)
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || missing+=(maven)
+  # headless Chromium: the drift test opens Evidently's HTML report and takes a screenshot
+  command -v chromium >/dev/null || missing+=(chromium)
   if ((${#missing[@]})); then
     log "apt: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -36,7 +38,7 @@ step_apt() {
     # The Debian package starts a system Prometheus where systemd runs; ours is started by `lfd stack`.
     (systemctl disable --now prometheus prometheus-node-exporter 2>/dev/null || true)
   else
-    log "apt: prometheus, promtool, wrk, openssl, java, maven present"
+    log "apt: prometheus, promtool, wrk, openssl, java, maven, chromium present"
   fi
 }
 

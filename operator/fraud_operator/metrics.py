@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 RECONCILES = Counter("lfd_operator_reconciles_total", "Reconciles by result", ["result"])
 RECONCILE_SECONDS = Histogram(
@@ -13,6 +13,9 @@ RECONCILE_SECONDS = Histogram(
 ROLLOUTS = Counter("lfd_operator_rollouts_total", "Traffic switches to a new revision", ["kind"])
 ROLLBACKS = Counter("lfd_operator_rollbacks_total", "Rollbacks by reason", ["reason"])
 ANALYSES = Counter("lfd_operator_analysis_total", "Analysis verdicts", ["kind", "result"])
+#: 1 for each FraudModel's current phase, 0 for the others (the RolloutStuck alert watches Progressing).
+PHASE = Gauge("lfd_operator_fraudmodel_phase", "Current phase per FraudModel", ["namespace", "fraudmodel", "phase"])
+PHASES = ("Progressing", "Healthy", "Paused", "Degraded")
 
 #: Event reasons that count as a rollback (a rollout is counted from the event's structured ``rollout`` kind).
 ROLLBACK_REASONS = {"RolledBack", "RollbackRequested", "RolloutAborted"}

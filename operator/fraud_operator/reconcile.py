@@ -122,6 +122,10 @@ def _announce(body: Mapping[str, Any], plan: Plan, runs: list[AnalysisRun], befo
             metrics.ROLLOUTS.labels(kind=event.rollout).inc()
         if event.reason in metrics.ROLLBACK_REASONS:
             metrics.ROLLBACKS.labels(reason=event.reason).inc()
+    if plan.status is not None and plan.status.phase is not None:
+        where = (body["metadata"]["namespace"], body["metadata"]["name"])
+        for phase in metrics.PHASES:
+            metrics.PHASE.labels(*where, phase).set(int(phase == plan.status.phase))
     if plan.status is not None and (plan.status.current_step != before.current_step or plan.events):
         log.info(
             "step",

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from fraud_operator import cli as operator_cli
+from lfd.drift import cli as drift_cli
 from lfd.streaming import cli as streaming_cli
 from lfd.training import cli as training_cli
 from scoring import cli as scoring_cli
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     operator_cli.register(subparsers)
     training_cli.register(subparsers, fallback_tracking_uri=local.mlflow_uri)
     scoring_cli.register(subparsers, fallback_tracking_uri=local.mlflow_uri)
+    drift_cli.register(
+        subparsers, bootstrap=local.kafka_bootstrap, tracking_uri=local.mlflow_uri, prometheus_url=local.prometheus_url
+    )
     return parser
 
 
