@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,15 @@ class MonitorConfig:
 
 
 class Monitor:
-    def __init__(self, config: MonitorConfig, gauges: Gauges, champion: Any) -> None:
+    def __init__(
+        self,
+        config: MonitorConfig,
+        gauges: Gauges,
+        champion: Any,
+        baselines: Callable[[str, list[str]], dict[str, float]] | None = None,
+    ) -> None:
         self.config = config
+        self.baselines = baselines  # held-out PR-AUC per version; default: the MLflow registry's tags
         self.gauges = gauges
         self.champion = champion  # lfd.drift.champion.Champion
         self.labels = LabelJoin(window=config.label_window)
@@ -104,7 +112,8 @@ class Monitor:
         from lfd.drift.champion import baselines
 
         qualities = self.labels.qualities()
-        known = baselines(self.champion.name, [q.model_version for q in qualities]) if qualities else {}
+        lookup = self.baselines or baselines
+        known = lookup(self.champion.name, [q.model_version for q in qualities]) if qualities else {}
         self.gauges.quality(qualities, known)
         pairs = self.shadow.pairs()
         if pairs:
