@@ -34,6 +34,8 @@ class RetrainConfig:
     model_name: str = "fraud-detector"
     namespace: str | None = None  # FraudModel to update; None: only register
     fraudmodel: str | None = None
+    experiment: str = "fraud-detector"
+    max_trials: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def retrain(recent: pd.DataFrame, config: RetrainConfig, reason: str) -> Retrain
     import mlflow
 
     from lfd.training.data import load_labelled
-    from lfd.training.pipeline import TrainConfig, run
+    from lfd.training.pipeline import run
+    from lfd.training.report import TrainConfig
 
     rows = training_rows(recent, load_labelled(config.reference_data))
     with tempfile.TemporaryDirectory(prefix="lfd-retrain-") as tmp:
@@ -110,6 +113,8 @@ def retrain(recent: pd.DataFrame, config: RetrainConfig, reason: str) -> Retrain
                 time_budget=config.time_budget,
                 tracking_uri=config.tracking_uri,
                 model_name=config.model_name,
+                experiment=config.experiment,
+                max_trials=config.max_trials,
                 show_progress=False,
             )
         )
