@@ -67,12 +67,12 @@ def _produce_scores(bootstrap: str, topics: Topics, replayed: list[Any]) -> None
     assert producer.flush(30) == 0
 
 
-def _monitor(kafka: str, shift: str) -> tuple[Monitor, Gauges]:
+def _monitor(kafka: str, shift: str, flip_share: float = 0.0) -> tuple[Monitor, Gauges]:
     suffix = uuid.uuid4().hex[:6]
     topics = Topics(f"tx-{suffix}", f"scores-{suffix}", f"shadow-{suffix}", f"labels-{suffix}")
     rows = load_rows()
     picked = [(r.features, r.fraud) for r in rows[5000:6500]]
-    replayed = list(apply(picked, f"mt-{suffix}", Shift(shift, after=0)))  # type: ignore[arg-type]
+    replayed = list(apply(picked, f"mt-{suffix}", Shift(shift, after=0, label_flip_share=flip_share)))  # type: ignore[arg-type]
     send(kafka, replayed, transactions_topic=topics.transactions, labels_topic=topics.labels, rate=0, label_delay_s=1.0)
     _produce_scores(kafka, topics, replayed)
     reference = pd.DataFrame([r.features for r in rows[:4000]])[list(FEATURES)]
@@ -123,6 +123,16 @@ def test_feature_shift_raises_drift_and_fires_the_trigger(kafka: str) -> None:
     assert monitor.decisions and "drift share" in monitor.decisions[0]
     assert _value(gauges, "lfd_monitor_records_total", topic=monitor.config.topics.scores, result="rejected") == 1
     assert _value(gauges, "lfd_retrain_runs_total", reason="drift") == 1
+
+
+def test_label_only_decay_fires_on_labels_without_feature_drift(kafka: str) -> None:
+    monitor, gauges = _monitor(kafka, "labels", flip_share=0.05)  # ~70 legitimate rows turn out to be fraud
+    _consume(monitor, lambda: len(monitor.decisions) > 0)
+    assert monitor.decisions and "label PR-AUC" in monitor.decisions[0]
+    assert "drift share" not in monitor.decisions[0]
+    pr_auc = _value(gauges, "lfd_label_pr_auc_weighted", model_version="7")
+    assert pr_auc is not None and pr_auc < 0.8 - 0.15
+    assert _value(gauges, "lfd_retrain_runs_total", reason="labels") == 1
 
 
 def test_unshifted_stream_fires_nothing(kafka: str) -> None:
