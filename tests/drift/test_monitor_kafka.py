@@ -30,6 +30,8 @@ from lfd.streaming.produce import load_rows
 from lfd.streaming.records import dumps, score_record
 
 pytestmark = pytest.mark.integration
+#: The fake model's weighted PR-AUC on these 1,500 real rows (16 frauds) is 0.62: its "held-out" figure.
+BASELINE = 0.65
 
 
 def fake_score(features: dict[str, float]) -> float:
@@ -90,7 +92,7 @@ def _monitor(kafka: str, shift: str, flip_share: float = 0.0) -> tuple[Monitor, 
         policy=Policy(consecutive=2, cooldown_s=3600),
     )
     gauges = Gauges()
-    return Monitor(config, gauges, champion, baselines=lambda _n, vs: dict.fromkeys(vs, 0.8)), gauges
+    return Monitor(config, gauges, champion, baselines=lambda _n, vs: dict.fromkeys(vs, BASELINE)), gauges
 
 
 def _consume(monitor: Monitor, until: Any, seconds: float = 600) -> None:
@@ -131,7 +133,7 @@ def test_label_only_decay_fires_on_labels_without_feature_drift(kafka: str) -> N
     assert monitor.decisions and "label PR-AUC" in monitor.decisions[0]
     assert "drift share" not in monitor.decisions[0]
     pr_auc = _value(gauges, "lfd_label_pr_auc_weighted", model_version="7")
-    assert pr_auc is not None and pr_auc < 0.8 - 0.15
+    assert pr_auc is not None and pr_auc < BASELINE - 0.15
     assert _value(gauges, "lfd_retrain_runs_total", reason="labels") == 1
 
 
