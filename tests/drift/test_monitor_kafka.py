@@ -79,7 +79,7 @@ def _monitor(kafka: str, shift: str, flip_share: float = 0.0) -> tuple[Monitor, 
     _produce_scores(kafka, topics, replayed)
     reference = pd.DataFrame([r.features for r in rows[:4000]])[list(FEATURES)]
     champion = FakeChampion(
-        "fraud-detector", "7", reference, [fake_score(f) for f in reference.to_dict("records")], 0.8
+        "fraud-detector", "7", reference, [fake_score(f) for f in reference.to_dict("records")], BASELINE
     )
     config = MonitorConfig(
         bootstrap=kafka,
