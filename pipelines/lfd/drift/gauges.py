@@ -46,6 +46,12 @@ class Gauges:
             "lfd_shadow_score_distance", "KS distance between the two score distributions", pair, registry=r
         )
         self.pairs = Gauge("lfd_shadow_transactions", "Transactions scored by both", pair, registry=r)
+        self.pair_pr_auc = Gauge(
+            "lfd_shadow_pr_auc_weighted",
+            "Weighted PR-AUC of each model on the same labelled shadow pairs",
+            [*pair, "model"],
+            registry=r,
+        )
         self.consumed = Counter(
             "lfd_monitor_records", "Records consumed by the monitor", ["topic", "result"], registry=r
         )
@@ -78,3 +84,6 @@ class Gauges:
         self.alert_ratio.labels(*labels).set(c.alert_rate_ratio)
         self.distance.labels(*labels).set(c.score_distance)
         self.pairs.labels(*labels).set(c.transactions)
+        if c.labelled:
+            self.pair_pr_auc.labels(*labels, "champion").set(c.champion_pr_auc)
+            self.pair_pr_auc.labels(*labels, "challenger").set(c.challenger_pr_auc)
