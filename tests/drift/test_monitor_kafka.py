@@ -28,6 +28,8 @@ from lfd.drift.shift import Shift, apply
 from lfd.drift.trigger import Policy
 from lfd.streaming.produce import load_rows
 from lfd.streaming.records import dumps, score_record
+from lfd_dev.components.kafka import ensure_topics
+from lfd_dev.settings import Settings
 
 pytestmark = pytest.mark.integration
 #: The fake model's weighted PR-AUC on these 1,500 real rows (16 frauds) is 0.62: its "held-out" figure.
@@ -69,9 +71,10 @@ def _produce_scores(bootstrap: str, topics: Topics, replayed: list[Any]) -> None
     assert producer.flush(30) == 0
 
 
-def _monitor(kafka: str, shift: str, flip_share: float = 0.0) -> tuple[Monitor, Gauges]:
+def _monitor(kafka: str, settings: Settings, shift: str, flip_share: float = 0.0) -> tuple[Monitor, Gauges]:
     suffix = uuid.uuid4().hex[:6]
     topics = Topics(f"tx-{suffix}", f"scores-{suffix}", f"shadow-{suffix}", f"labels-{suffix}")
+    ensure_topics(settings, dict.fromkeys(topics.__dict__.values(), 2))  # the broker does not auto-create
     rows = load_rows()
     picked = [(r.features, r.fraud) for r in rows[5000:6500]]
     replayed = list(apply(picked, f"mt-{suffix}", Shift(shift, after=0, label_flip_share=flip_share)))  # type: ignore[arg-type]
@@ -113,8 +116,8 @@ def _value(gauges: Gauges, name: str, **labels: str) -> float | None:
     return None if value is None else float(value)
 
 
-def test_feature_shift_raises_drift_and_fires_the_trigger(kafka: str) -> None:
-    monitor, gauges = _monitor(kafka, "features")
+def test_feature_shift_raises_drift_and_fires_the_trigger(kafka: str, stack_settings: Settings) -> None:
+    monitor, gauges = _monitor(kafka, stack_settings, "features")
     _consume(monitor, lambda: len(monitor.decisions) > 0)
     assert _value(gauges, "lfd_label_window_transactions", model_version="7") == 1500
     frauds = _value(gauges, "lfd_label_window_frauds", model_version="7")
@@ -127,8 +130,10 @@ def test_feature_shift_raises_drift_and_fires_the_trigger(kafka: str) -> None:
     assert _value(gauges, "lfd_retrain_runs_total", reason="drift") == 1
 
 
-def test_label_only_decay_fires_on_labels_without_feature_drift(kafka: str) -> None:
-    monitor, gauges = _monitor(kafka, "labels", flip_share=0.05)  # ~70 legitimate rows turn out to be fraud
+def test_label_only_decay_fires_on_labels_without_feature_drift(kafka: str, stack_settings: Settings) -> None:
+    monitor, gauges = _monitor(
+        kafka, stack_settings, "labels", flip_share=0.05
+    )  # ~70 legitimate rows turn out to be fraud
     _consume(monitor, lambda: len(monitor.decisions) > 0)
     assert monitor.decisions and "label PR-AUC" in monitor.decisions[0]
     assert "drift share" not in monitor.decisions[0]
@@ -137,8 +142,8 @@ def test_label_only_decay_fires_on_labels_without_feature_drift(kafka: str) -> N
     assert _value(gauges, "lfd_retrain_runs_total", reason="labels") == 1
 
 
-def test_unshifted_stream_fires_nothing(kafka: str) -> None:
-    monitor, gauges = _monitor(kafka, "none")
+def test_unshifted_stream_fires_nothing(kafka: str, stack_settings: Settings) -> None:
+    monitor, gauges = _monitor(kafka, stack_settings, "none")
     _consume(
         monitor,
         lambda: (

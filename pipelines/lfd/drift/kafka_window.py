@@ -14,6 +14,7 @@ import pandas as pd
 
 from lfd.contract import ContractViolation, parse_transaction
 from lfd.drift.records import RecordError, parse_score
+from lfd.streaming.config import DEFAULT_TOPICS
 
 
 def _tail(bootstrap: str, topic: str, tail: int) -> list[bytes]:
@@ -59,7 +60,10 @@ def _tail(bootstrap: str, topic: str, tail: int) -> list[bytes]:
 
 
 def recent_scored(
-    bootstrap: str, window: int, transactions: str = "transactions", scores: str = "scores"
+    bootstrap: str,
+    window: int,
+    transactions: str = DEFAULT_TOPICS["input_topic"],
+    scores: str = DEFAULT_TOPICS["scores_topic"],
 ) -> tuple[pd.DataFrame, list[float]]:
     served: dict[str, float] = {}
     for raw in _tail(bootstrap, scores, 2 * window):

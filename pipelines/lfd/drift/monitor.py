@@ -26,16 +26,17 @@ from lfd.drift.compare import ShadowPairs, compare
 from lfd.drift.gauges import Gauges
 from lfd.drift.quality import LabelJoin
 from lfd.drift.trigger import Policy, Signals, State, decide
+from lfd.streaming.config import DEFAULT_TOPICS
 
 log = logging.getLogger("lfd.monitor")
 
 
 @dataclass(frozen=True)
 class Topics:
-    transactions: str = "transactions"
-    scores: str = "scores"
-    shadow: str = "scores-shadow"
-    labels: str = "labels"
+    transactions: str = DEFAULT_TOPICS["input_topic"]
+    scores: str = DEFAULT_TOPICS["scores_topic"]
+    shadow: str = DEFAULT_TOPICS["shadow_topic"]
+    labels: str = records.LABELS_TOPIC
 
 
 @dataclass(frozen=True)

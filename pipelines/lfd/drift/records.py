@@ -19,6 +19,8 @@ from typing import Any, Final
 from lfd.contract import ID_FIELD, LABEL_FIELD
 
 LABEL_TIME_FIELD: Final = "label_time_ms"
+#: The topic delayed labels travel on (the local stack creates it: lfd_dev.components.kafka.TOPICS).
+LABELS_TOPIC: Final = "labels"
 
 
 class RecordError(ValueError):

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lfd.drift.records import label_json
+from lfd.drift.records import LABELS_TOPIC, label_json
 from lfd.drift.shift import Labelled
+from lfd.streaming.config import DEFAULT_TOPICS
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,8 @@ def send(
     bootstrap: str,
     rows: Iterable[Labelled],
     *,
-    transactions_topic: str = "transactions",
-    labels_topic: str = "labels",
+    transactions_topic: str = DEFAULT_TOPICS["input_topic"],
+    labels_topic: str = LABELS_TOPIC,
     rate: float = 200.0,
     label_delay_s: float = 5.0,
     progress: Callable[[int], None] | None = None,

@@ -7,6 +7,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
+from lfd.drift.records import LABELS_TOPIC
 from lfd.streaming.config import DEFAULT_TOPICS
 from lfd_dev import process
 from lfd_dev.components.base import ProcessComponent, require
@@ -23,6 +24,7 @@ TOPICS: dict[str, int] = {
     DEFAULT_TOPICS["alerts_topic"]: 1,
     DEFAULT_TOPICS["dlq_topic"]: 1,
     DEFAULT_TOPICS["shadow_topic"]: 4,
+    LABELS_TOPIC: 4,  # delayed fraud labels (lfd replay → lfd monitor; named in lfd.drift.records)
 }
 
 LOG4J2 = """\
