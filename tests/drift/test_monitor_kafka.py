@@ -61,6 +61,7 @@ def _produce_scores(bootstrap: str, topics: Topics, replayed: list[Any]) -> None
         ):
             result = {
                 "id": row.id,
+                "reasons": [],
                 "fraud_probability": q,
                 "decision": "fraud" if q >= 0.5 else "legit",
                 "model": {"name": "fraud-detector", "version": version},
