@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Final
 
+from lfd import response
 from lfd.contract import ID_FIELD, LABEL_FIELD
 
 LABEL_TIME_FIELD: Final = "label_time_ms"
@@ -91,10 +92,12 @@ def parse_score(raw: bytes | str) -> Score:
     if not 0.0 <= probability <= 1.0:
         raise RecordError("fraud_probability", f"must be within [0, 1], got {probability}")
     decision = document.get("decision")
-    if decision not in ("fraud", "legit"):
-        raise RecordError("decision", f"must be 'fraud' or 'legit', got {decision!r}")
+    if decision not in response.DECISIONS:
+        raise RecordError("decision", f"must be one of {', '.join(response.DECISIONS)}, got {decision!r}")
     model = document.get("model")
     version = model.get("version") if isinstance(model, dict) else None
     if version is None or str(version) == "":
         raise RecordError("model.version", "must be present (which model version scored this transaction)")
-    return Score(_id(document), float(probability), decision == "fraud", str(version), bool(document.get("shadow")))
+    return Score(
+        _id(document), float(probability), decision == response.FRAUD, str(version), bool(document.get("shadow"))
+    )
