@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import random
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,6 +99,7 @@ def _monitor(kafka: str, settings: Settings, shift: str, flip_share: float = 0.0
         drift_every_s=1.0,
         evaluate_every_s=1.0,
         log_to_mlflow=False,
+        report_dir=Path(tempfile.mkdtemp(prefix="lfd-monitor-test-")),  # never into the repository
         policy=Policy(consecutive=2, cooldown_s=3600),
     )
     gauges = Gauges()
