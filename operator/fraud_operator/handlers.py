@@ -35,6 +35,12 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
     """The operator's handlers for ``config`` in a registry of their own (given to ``kopf.run``)."""
     registry = kopf.OperatorRegistry()
 
+    @kopf.on.login(id="login", registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # kopf puts its default login handlers in its default registry only: ours names one explicitly
+        # (the kubernetes client's config: kubeconfig or the in-cluster service account).
+        return kopf.login_via_client(**kwargs)
+
     @kopf.on.startup(id="configure", registry=registry)
     def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
         settings.persistence.finalizer = f"{GROUP}/finalizer"
