@@ -38,7 +38,7 @@ test-unit: ## only the unit tier (no components)
 lint: ## ruff, mypy and the import layers (.importlinter)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
-	@$(VENV)/bin/mypy pipelines/lfd services/scoring operator/fraud_operator stack/lfd_dev charts/values_schema.py
+	@$(VENV)/bin/mypy pipelines/lfd services/scoring operator/fraud_operator stack/lfd_dev pulumi/lfd_cloud charts/values_schema.py
 	@$(VENV)/bin/lint-imports --no-cache --no-logo
 
 train: setup ## train XGBoost + LightGBM on the dev data, register the winner as fraud-detector@challenger
