@@ -1,7 +1,8 @@
 """Pure builders of a FraudModel's children: plain dicts, no I/O, unit-tested as such.
 
 Children of FraudModel ``X``:
-  Deployment ``X-blue`` / ``X-green``  one per colour, BentoML scoring pods (``lfd serve --model-uri ...``)
+  Deployment ``X-blue`` / ``X-green``  one per colour, BentoML scoring pods (the scoring image's entry point
+                                        ``python -m scoring`` with ``--model-uri ...`` as its args)
   Service ``X``                         stable: selects the active colour
   Service ``X-preview``                 preview: selects the colour being rolled out (the active one otherwise)
   HorizontalPodAutoscaler ``X``         targets the active colour's Deployment
@@ -80,16 +81,20 @@ def model_args(spec: FraudModelSpec) -> list[str]:
     return ["--model-dir", uri] if uri.startswith("/") else ["--model-uri", uri]
 
 
+#: Read by the scoring service (``scoring.config.ScoringConfig.threshold``); a test checks both ends agree.
+THRESHOLD_ENV = "LFD_SCORING_THRESHOLD"
+
+
 def _container(spec: FraudModelSpec, ctx: BuildContext) -> dict[str, Any]:
-    env = [{"name": "LFD_THRESHOLD", "value": str(spec.threshold)}] if spec.threshold is not None else []
+    env = [{"name": THRESHOLD_ENV, "value": str(spec.threshold)}] if spec.threshold is not None else []
     if ctx.mlflow_tracking_uri:
         env.append({"name": "MLFLOW_TRACKING_URI", "value": ctx.mlflow_tracking_uri})
     return {
         "name": "scoring",
         "image": spec.image,
+        # Only args: the image's ENTRYPOINT is `python -m scoring --host 0.0.0.0 ...` (services/scoring/Dockerfile),
+        # and Kubernetes appends args to it; a command here would bypass the image's own entry point.
         "args": [
-            "lfd",
-            "serve",
             *model_args(spec),
             "--http-port",
             str(spec.http_port),

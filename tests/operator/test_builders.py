@@ -28,13 +28,12 @@ SPEC = parse_spec({"model": {"version": "3"}, "threshold": 0.4})
 
 
 @pytest.mark.unit
-def test_deployment_runs_lfd_serve_with_the_pinned_model() -> None:
+def test_deployment_passes_the_pinned_model_as_args_to_the_image_entry_point() -> None:
     dep = build_deployment("fd", "green", SPEC, 2, 3, BuildContext(mlflow_tracking_uri="http://mlflow:5000"))
     container = dep["spec"]["template"]["spec"]["containers"][0]
     assert dep["metadata"]["name"] == "fd-green" and dep["spec"]["replicas"] == 3
+    assert "command" not in container  # the image's ENTRYPOINT runs; args are appended to it
     assert container["args"] == [
-        "lfd",
-        "serve",
         "--model-uri",
         "models:/fraud-detector/3",
         "--http-port",
@@ -42,7 +41,7 @@ def test_deployment_runs_lfd_serve_with_the_pinned_model() -> None:
         "--grpc-port",
         "8001",
     ]
-    assert {"name": "LFD_THRESHOLD", "value": "0.4"} in container["env"]
+    assert {"name": "LFD_SCORING_THRESHOLD", "value": "0.4"} in container["env"]
     assert {"name": "MLFLOW_TRACKING_URI", "value": "http://mlflow:5000"} in container["env"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert dep["spec"]["selector"]["matchLabels"] == {
@@ -58,7 +57,7 @@ def test_hpa_managed_deployment_leaves_replicas_alone_and_paths_use_model_dir() 
     spec = parse_spec({"model": {"uri": "/models/bundle"}})
     dep = build_deployment("fd", "blue", spec, 1, None, BuildContext())
     assert "replicas" not in dep["spec"]
-    assert dep["spec"]["template"]["spec"]["containers"][0]["args"][2:4] == ["--model-dir", "/models/bundle"]
+    assert dep["spec"]["template"]["spec"]["containers"][0]["args"][0:2] == ["--model-dir", "/models/bundle"]
 
 
 @pytest.mark.unit
