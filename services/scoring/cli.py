@@ -71,6 +71,11 @@ def register(subparsers: Any, *, fallback_tracking_uri: str = "") -> None:
         type=int,
         help=f"largest accepted request batch (default: $LFD_SCORING_MAX_BATCH or {DEFAULT_MAX_BATCH})",
     )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        help="decide fraud at this probability instead of the model's own threshold ($LFD_SCORING_THRESHOLD)",
+    )
     parser.add_argument("--access-log", action="store_true", help="log every request (off: it costs latency)")
     parser.set_defaults(handler=run, fallback_tracking_uri=fallback_tracking_uri)
 
@@ -85,6 +90,7 @@ def serve_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
         "model_dir": os.path.abspath(args.model_dir) if args.model_dir else None,
         "tracking_uri": args.tracking_uri,
         "max_batch": args.max_batch,
+        "threshold": args.threshold,
     }
     overrides = {k: v for k, v in given.items() if v is not None}
     if args.model_uri is not None and args.model_dir is None:

@@ -53,6 +53,11 @@ class ScoringConfig:
     #: gRPC connections are closed (gracefully, GOAWAY) after this age so clients re-resolve the
     #: Service and follow a blue-green switch (kube-proxy pins an open connection to its pod).
     grpc_max_connection_age_s: float = 30.0
+    #: Decision threshold on the fraud probability; negative = the model's own (from its bundle). The
+    #: operator sets it from a FraudModel's ``spec.threshold``.
+    threshold: float = -1.0
+    #: Longest wait between two attempts to load the model (attempts back off 1, 2, 4, ... seconds).
+    load_retry_max_s: float = 30.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ScoringConfig:
@@ -67,6 +72,9 @@ class ScoringConfig:
                 values[name] = type(default)(raw)
             except ValueError as e:
                 raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r}: expected {type(default).__name__}") from e
+        threshold = values.get("threshold", -1.0)
+        if isinstance(threshold, float) and threshold > 1.0:
+            raise ValueError(f"{ENV_PREFIX}THRESHOLD={threshold}: must be within [0, 1] (negative: the model's own)")
         if not values.get("tracking_uri") and env.get("MLFLOW_TRACKING_URI"):
             values["tracking_uri"] = env["MLFLOW_TRACKING_URI"]
         return cls(**values)  # type: ignore[arg-type]

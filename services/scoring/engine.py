@@ -52,6 +52,11 @@ class Inference:
     reasons: list[list[Reason]] | None = None
 
 
+def load_retry_delay(attempt: int, cap_s: float) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1-based): 1, 2, 4, ... capped at ``cap_s``."""
+    return float(min(cap_s, 2.0 ** min(attempt - 1, 16)))
+
+
 class ScoringEngine:
     def __init__(self, config: ScoringConfig, metrics: ScoringMetrics) -> None:
         self.config = config
@@ -78,12 +83,21 @@ class ScoringEngine:
         self._load_task = asyncio.get_running_loop().create_task(self._load(), name="lfd-model-load")
 
     async def _load(self) -> None:
-        try:
-            model = await asyncio.to_thread(load_model, self.config)
-        except Exception as e:  # keep serving liveness; readiness explains why it is not ready
-            self.load_error = f"{type(e).__name__}: {e}"
-            log.error("model load failed (%s); the service stays not-ready", self.load_error, exc_info=True)
-            return
+        """Load until it succeeds, backing off between attempts: a registry that is not up yet (a pod
+        started before MLflow, a restart of the registry) must not leave a live-but-never-ready process
+        that Kubernetes would never restart. Readiness reports the last error meanwhile."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                model = await asyncio.to_thread(load_model, self.config)
+                break
+            except Exception as e:  # keep serving liveness; readiness explains why it is not ready
+                delay = load_retry_delay(attempt, self.config.load_retry_max_s)
+                self.load_error = f"{type(e).__name__}: {e} (attempt {attempt}; next in {delay:.0f}s)"
+                log.error("model load failed: %s", self.load_error, exc_info=attempt == 1)
+                await asyncio.sleep(delay)
+        self.load_error = ""
         batcher = MicroBatcher(
             model.predict,
             model.contributions,

@@ -57,10 +57,12 @@ class LoadedModel:
     source: str  # the URI or directory it came from, for logs and /v2/models/{name}
     #: Small batches go through this (same scores, far less per-call overhead); see ``scoring.trees``.
     compiled: CompiledTrees | None = None
+    #: A deployment's threshold (``LFD_SCORING_THRESHOLD``) in place of the bundle's.
+    threshold_override: float | None = None
 
     @property
     def threshold(self) -> float:
-        return self.bundle.threshold
+        return self.bundle.threshold if self.threshold_override is None else self.threshold_override
 
     @property
     def flavor(self) -> str:
@@ -133,11 +135,19 @@ def load_model(config: ScoringConfig) -> LoadedModel:
         version = _resolve(ref, config.tracking_uri)
         pinned = f"models:/{ref.name}/{version}"
         destination = tempfile.mkdtemp(prefix="lfd-scoring-model-")
+        # registry_uri too: a `models:/` download resolves against the *registry* URI, which otherwise is
+        # MLflow's default (a new ./mlflow.db unless MLFLOW_TRACKING_URI is exported), so the alias was
+        # resolved on our server and the download looked elsewhere ("Registered Model ... not found").
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=pinned, dst_path=destination, tracking_uri=config.tracking_uri or None
+            artifact_uri=pinned,
+            dst_path=destination,
+            tracking_uri=config.tracking_uri or None,
+            registry_uri=config.tracking_uri or None,
         )
         bundle = ModelBundle.load(bundle_dir_of_mlflow_model(Path(local)))
         model = LoadedModel(bundle, ref.name, version, f"{config.model_uri} -> {pinned}")
+    if config.threshold >= 0:
+        model = replace(model, threshold_override=config.threshold)
     if model.flavor == "xgboost":
         model = replace(model, compiled=compile_checked(model.bundle.booster, model.bundle.predict_proba, N_FEATURES))
     model.warm_up()

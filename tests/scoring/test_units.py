@@ -15,6 +15,7 @@ from lfd.contract import FEATURES, ContractViolation
 from scoring.batcher import MicroBatcher
 from scoring.cli import serve_command
 from scoring.config import DEFAULT_MAX_BATCH, ScoringConfig
+from scoring.engine import load_retry_delay
 from scoring.errors import (
     InvalidInput,
     ModelNotFound,
@@ -91,14 +92,26 @@ def test_config_round_trips_through_the_environment_and_defaults_to_10000() -> N
 def test_serve_command_lets_options_win_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LFD_SCORING_MODEL_DIR", "/from/env")
     args = argparse.Namespace(model_uri=None, model_dir=None, tracking_uri=None, max_batch=None, host="127.0.0.1",
-                              http_port=3001, grpc_port=8002, access_log=False)  # fmt: skip
+                              http_port=3001, grpc_port=8002, access_log=False, threshold=None)  # fmt: skip
     argv, env = serve_command(args)
     assert argv[-4:] == ["--host", "127.0.0.1", "--port", "3001"]
     assert env["LFD_SCORING_MODEL_DIR"] == "/from/env" and env["LFD_SCORING_GRPC_PORT"] == "8002"
     assert env["LFD_SCORING_MODEL_URI"] == "models:/fraud-detector@champion"
-    args.max_batch, args.model_dir = 50, "/cli"
+    args.max_batch, args.model_dir, args.threshold = 50, "/cli", 0.25
     _, env = serve_command(args)
     assert env["LFD_SCORING_MAX_BATCH"] == "50" and env["LFD_SCORING_MODEL_DIR"] == "/cli"
+    assert ScoringConfig.from_env(env).threshold == 0.25
+
+
+@pytest.mark.parametrize(("attempt", "delay"), [(1, 1.0), (2, 2.0), (5, 16.0), (6, 30.0), (400, 30.0)])
+def test_model_load_retries_back_off_exponentially_up_to_the_cap(attempt: int, delay: float) -> None:
+    assert load_retry_delay(attempt, 30.0) == delay
+
+
+def test_threshold_outside_zero_one_is_refused_naming_the_variable() -> None:
+    assert ScoringConfig.from_env({}).threshold < 0  # the model's own
+    with pytest.raises(ValueError, match=r"LFD_SCORING_THRESHOLD=1.5: must be within \[0, 1\]"):
+        ScoringConfig.from_env({"LFD_SCORING_THRESHOLD": "1.5"})
 
 
 def test_top_reasons_rank_by_magnitude_and_quote_the_values() -> None:
