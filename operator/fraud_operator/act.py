@@ -12,7 +12,7 @@ import kopf
 
 from fraud_operator import builders
 from fraud_operator import plan as steps
-from fraud_operator.analysis import Unreachable, Verdict
+from fraud_operator.analysis import CannotRun, Unreachable, Verdict
 from fraud_operator.config import OperatorConfig
 from fraud_operator.kube import Kube
 from fraud_operator.plan import Plan, RunAnalysis
@@ -105,3 +105,7 @@ def _analyse(
     except Unreachable as e:
         log.warning("analysis %s of %s/%s not run yet: %s", step.kind, namespace, name, e)
         return None
+    except CannotRun as e:
+        # A verdict, not an exception: raising here would fail every reconcile with no reason in status.
+        log.error("analysis %s of %s/%s cannot run: %s", step.kind, namespace, name, e)
+        return Verdict("Failed", f"analysis cannot run: {e}")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from fraud_operator.analysis import Unreachable, Verdict
+from fraud_operator.analysis import CannotRun, Unreachable, Verdict
 from lfd.contract import FEATURES, LABEL_FIELD, LEGIT_WEIGHT
 from lfd.response import SCORE_PATH, build_request, is_fraud, results_for
 
@@ -33,7 +33,16 @@ class ReplaySet:
 def load_replay_set(path: str, sample_size: int, seed: int = 7) -> ReplaySet:
     import pandas as pd
 
-    df = pd.read_csv(path)
+    try:
+        df = pd.read_csv(path)
+        missing = [c for c in (*FEATURES, LABEL_FIELD) if c not in df.columns]
+    except (OSError, ValueError) as e:
+        raise CannotRun(f"quality: replay set {path!r} unreadable ({type(e).__name__}: {e}); "
+                        "set the operator's --replay-set / LFD_OPERATOR_REPLAY_SET (chart: operator.replaySet)") from e  # fmt: skip
+    if missing:
+        raise CannotRun(
+            f"quality: replay set {path!r} lacks columns {missing[:5]}: expected the transaction contract + Class"
+        )
     fraud, legit = df[df[LABEL_FIELD] == 1], df[df[LABEL_FIELD] == 0]
     sample = legit.sample(n=min(sample_size, len(legit)), random_state=seed)
     rows = pd.concat([fraud, sample], ignore_index=True)
