@@ -146,3 +146,27 @@ def test_scores_equal_the_registered_models_predict(
     np.testing.assert_allclose(grpc_scores, expected["fraud_probability"].to_numpy(), rtol=0, atol=1e-6)
     metrics = httpx.get(f"{registry_service.url}/metrics").text
     assert f'model_name="{registered_model.name}",model_version="{registered_model.version}"' in metrics
+
+
+def test_a_registry_model_loads_from_a_fresh_shell_without_mlflow_tracking_uri(
+    registered_model: RegisteredModel, tmp_path: Path
+) -> None:
+    """`lfd serve --model-uri models:/x@alias` resolves the alias AND downloads from the same server, even
+    with MLFLOW_TRACKING_URI unset (a fresh shell; a pod gets it only through the operator). Before, the
+    download went to MLflow's default registry, a new ./mlflow.db: "Registered Model ... not found"."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from scoring.config import ScoringConfig; from scoring.model import load_model; "
+        f"m = load_model(ScoringConfig(model_uri={registered_model.alias_uri!r}, "
+        f"tracking_uri={registered_model.tracking_uri!r})); print(m.name, m.version)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-2:] == [registered_model.name, registered_model.version]
+    assert not (tmp_path / "mlflow.db").exists()
