@@ -113,6 +113,14 @@ def _container(spec: FraudModelSpec, ctx: BuildContext) -> dict[str, Any]:
             "initialDelaySeconds": 30,
         },
         "resources": _resources(spec),
+        # The image runs as uid 10001 and writes only /tmp (an emptyDir): enforce it, not just hope for it.
+        "securityContext": {
+            "runAsNonRoot": True,
+            "readOnlyRootFilesystem": True,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
     }
 
 
@@ -134,7 +142,16 @@ def build_deployment(
                     "prometheus.io/path": "/metrics",
                 },
             },
-            "spec": {"containers": [_container(spec, ctx)], "terminationGracePeriodSeconds": 30},
+            "spec": {
+                "containers": [_container(spec, ctx)],
+                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+                "securityContext": {
+                    "runAsUser": 10001,
+                    "runAsGroup": 10001,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "terminationGracePeriodSeconds": 30,
+            },
         },
     }
     if replicas is not None:

@@ -44,6 +44,13 @@ def test_deployment_passes_the_pinned_model_as_args_to_the_image_entry_point() -
     assert {"name": "LFD_SCORING_THRESHOLD", "value": "0.4"} in container["env"]
     assert {"name": "MLFLOW_TRACKING_URI", "value": "http://mlflow:5000"} in container["env"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert container["securityContext"] == {
+        "runAsNonRoot": True,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]  # the only writable path
     assert dep["spec"]["selector"]["matchLabels"] == {
         "ml.livefraud.io/fraudmodel": "fd",
         "ml.livefraud.io/colour": "green",
