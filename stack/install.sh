@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the local stack, the tests and the demo need, pinned and cached.
 #
-#   stack/install.sh [all|apt|uv|python|checkov|go|maven]...     (default: all)
+#   stack/install.sh [all|apt|uv|python|checkov|go|maven|images]...     (default: all)
 #
 # Idempotent: each step checks a stamp (the hash of what pins it) and does nothing when the cache
 # already matches. Cache: $LFD_CACHE (default ~/.cache/live-fraud-detector), shared by all clones.
@@ -30,6 +30,16 @@ step_apt() {
   command -v mvn >/dev/null || missing+=(maven)
   # headless Chromium: the drift test opens Evidently's HTML report and takes a screenshot
   command -v chromium >/dev/null || missing+=(chromium)
+  # The real node (`lfd stack up node`) and its images: Debian 12's containerd 1.6 / runc 1.1 / CNI plugins
+  # 1.1 work with kubelet 1.35 (see docs/operator.md); buildah + debootstrap build our images, no registry.
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  [[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
+  command -v buildah >/dev/null || missing+=(buildah)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v iptables >/dev/null || missing+=(iptables)
+  command -v conntrack >/dev/null || missing+=(conntrack)
+  command -v ip >/dev/null || missing+=(iproute2)
   if ((${#missing[@]})); then
     log "apt: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -38,7 +48,7 @@ step_apt() {
     # The Debian package starts a system Prometheus where systemd runs; ours is started by `lfd stack`.
     (systemctl disable --now prometheus prometheus-node-exporter 2>/dev/null || true)
   else
-    log "apt: prometheus, promtool, wrk, openssl, java, maven, chromium present"
+    log "apt: prometheus, promtool, wrk, openssl, java, maven, chromium, containerd, runc, CNI plugins, buildah present"
   fi
 }
 
@@ -72,7 +82,7 @@ go_build() {  # [LDFLAGS=...] go_build <module dir> <binary>:<package>...
   local dir="$here/go/$1"; shift
   local key; key="go-$(basename "$dir")"
   local ldflags="${LDFLAGS:-}"
-  local want; want="$( (cat "$dir/go.mod" "$dir/go.sum"; echo "$ldflags") | sha256sum | cut -c1-16)"
+  local want; want="$( (cat "$dir/go.mod" "$dir/go.sum"; cat "$dir"/*.go 2>/dev/null; echo "$ldflags") | sha256sum | cut -c1-16)"
   local all_present=1
   for spec in "$@"; do [[ -x "$bin/${spec%%:*}" ]] || all_present=0; done
   if ((all_present)) && stamp_ok "$key" "$want"; then
@@ -102,7 +112,17 @@ step_go() {
     kube-apiserver:k8s.io/kubernetes/cmd/kube-apiserver \
     kube-controller-manager:k8s.io/kubernetes/cmd/kube-controller-manager \
     kube-scheduler:k8s.io/kubernetes/cmd/kube-scheduler \
-    kubectl:k8s.io/kubernetes/cmd/kubectl
+    kubectl:k8s.io/kubernetes/cmd/kubectl \
+    kubelet:k8s.io/kubernetes/cmd/kubelet \
+    kube-proxy:k8s.io/kubernetes/cmd/kube-proxy
+  # The pods' sandbox image's only binary: static, so the image is `FROM scratch`.
+  CGO_ENABLED=0 LDFLAGS="-s -w" go_build pause pause:.
+}
+
+step_images() {
+  # Our images for the real node, with buildah; each is skipped when its content-hash-tagged archive exists.
+  log "images: base (debootstrap), pause, scoring; cached by content hash in $cache/images"
+  (cd "$repo" && LFD_CACHE="$cache" .venv/bin/lfd images build)
 }
 
 step_checkov() {
@@ -146,7 +166,7 @@ step_maven() {
 
 steps=("$@")
 ((${#steps[@]})) || steps=(all)
-[[ " ${steps[*]} " == *" all "* ]] && steps=(apt uv python checkov maven go)
+[[ " ${steps[*]} " == *" all "* ]] && steps=(apt uv python checkov maven go images)
 started=$SECONDS
 for s in "${steps[@]}"; do "step_$s"; done
 log "done in $((SECONDS - started))s; cache: $cache"

@@ -17,7 +17,7 @@ from lfd.streaming import cli as streaming_cli
 from lfd.training import cli as training_cli
 from scoring import cli as scoring_cli
 
-from . import stack_cli, stream_cli
+from . import images_cli, stack_cli, stream_cli
 from .settings import load_settings
 
 DESCRIPTION = """\
@@ -27,6 +27,8 @@ Typical local session:
   lfd stack up            start Kafka, a Kubernetes control plane, MLflow, Prometheus (make up)
   lfd stack status        see what is healthy and where (make status)
   lfd stack down          stop everything by PID (make down)
+  lfd stack up node       a real node (containerd + kubelet + kube-proxy) for real pods
+  lfd images build        our images with buildah (no registry), for that node
 
 Every subcommand has its own --help with examples.
 """
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     local = load_settings()
     # Order is the order in `lfd --help`.
     stack_cli.register(subparsers)
+    images_cli.register(subparsers)
     streaming_cli.register(subparsers, bootstrap=local.kafka_bootstrap)
     stream_cli.register(subparsers)
     operator_cli.register(subparsers)

@@ -11,6 +11,7 @@ from lfd_dev.components.base import Component, Health
 from lfd_dev.components.kafka import KAFKA
 from lfd_dev.components.kubernetes import APISERVER, CONTROLLER_MANAGER, ETCD, KWOK, SCHEDULER
 from lfd_dev.components.mlflow import MLFLOW
+from lfd_dev.components.node import CONTAINERD, KUBE_PROXY, KUBELET
 from lfd_dev.components.prometheus import PROMETHEUS
 from lfd_dev.components.tools import FLINK, HELM, KUBECTL
 from lfd_dev.settings import Settings
@@ -23,6 +24,9 @@ COMPONENTS: tuple[Component, ...] = (
     SCHEDULER,
     KWOK,
     KUBECTL,
+    CONTAINERD,
+    KUBE_PROXY,
+    KUBELET,
     HELM,
     KAFKA,
     FLINK,
@@ -31,6 +35,8 @@ COMPONENTS: tuple[Component, ...] = (
 )
 GROUPS: dict[str, tuple[str, ...]] = {
     "kubernetes": ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl"),
+    # The real node: not part of "kubernetes" (nor of a bare `lfd stack up`) until the journeys run on it.
+    "node": ("containerd", "kube-proxy", "kubelet"),
     "helm": ("helm",),
     "kafka": ("kafka",),
     "flink": ("kafka", "flink"),
@@ -58,7 +64,10 @@ def select(names: Iterable[str] | None) -> list[Component]:
             raise ValueError(f"unknown component {name!r}; known: {', '.join(known)}")
     if names and "kube-apiserver" in wanted:
         wanted.update(GROUPS["kubernetes"])  # the control plane is only useful whole
-    return [c for c in COMPONENTS if not wanted or c.name in wanted]
+    if names and wanted & set(GROUPS["node"]):
+        wanted.update(GROUPS["kubernetes"])  # a node needs the control plane to register with
+    everything = not wanted
+    return [c for c in COMPONENTS if (everything and c.name not in GROUPS["node"]) or c.name in wanted]
 
 
 def up(
@@ -82,7 +91,7 @@ def down(settings: Settings, names: Iterable[str] | None = None) -> list[str]:
         for pid_file in sorted(settings.pids.glob("*.pid")):
             if pid_file.stem not in known and process.stop(pid_file):
                 stopped.append(pid_file.stem)
-    for component in reversed(select(names)):
+    for component in reversed(select(names) if names else COMPONENTS):  # a bare down stops the node too
         if component.stop(settings):
             stopped.append(component.name)
     return stopped

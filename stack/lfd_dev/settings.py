@@ -32,6 +32,11 @@ class Ports:
     kwok: int = 10247
     mlflow: int = 15000
     prometheus: int = 19090
+    # The real node (``lfd stack up node``): one per machine, so the defaults serve every clone.
+    kubelet: int = 10250
+    kubelet_healthz: int = 10248
+    kube_proxy_healthz: int = 10256
+    kube_proxy_metrics: int = 10249
 
 
 @dataclass(frozen=True)

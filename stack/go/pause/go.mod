@@ -1,0 +1,3 @@
+module lfd/stack/pause
+
+go 1.26

@@ -1,0 +1,198 @@
+"""The operator's scoring pod as a REAL container on the local node (containerd + runc, kubelet, kube-proxy).
+
+Given the scoring image built from services/scoring/Dockerfile (buildah, local Debian base) and the Deployment
+the operator renders for a FraudModel, when it is applied to the control plane, then kubelet runs it on the
+real node: the image's ENTRYPOINT accepts the operator's args, the readiness probe passes for real, the pod
+answers through its ClusterIP Service (kube-proxy's iptables rules) from the host, the FraudModel's threshold
+changes its decisions, and from inside the container it is non-root, read-only and without capabilities.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from fraud_operator.builders import BuildContext, build_deployment, build_stable_service
+from fraud_operator.spec import parse_spec
+from lfd.contract import FEATURES, LABEL_FIELD
+from lfd_dev import images
+from lfd_dev.components import node, node_config
+from lfd_dev.components.kubernetes import kubectl
+from lfd_dev.settings import Settings
+from scoring.service import EXAMPLE_INPUT
+
+pytestmark = pytest.mark.e2e
+
+DEV_CSV = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
+BUNDLE_IN_POD = "/models/bundle"
+
+
+def _kubectl(settings: Settings, *args: str, input_text: str | None = None) -> str:
+    result = kubectl(settings, *args, input_text=input_text)
+    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def real_node(stack_settings: Settings) -> Settings:
+    from lfd_dev import manager
+
+    manager.up(stack_settings, ["node"])  # raises with the component's log tail if the node cannot start
+    scoring = images.scoring_image()
+    images.import_image(stack_settings, scoring, lambda *a: node.ctr(stack_settings, *a))
+    return stack_settings
+
+
+@pytest.fixture(scope="module")
+def host_bundle(real_node: Settings) -> Path:
+    """A small XGBoost bundle fitted on real dev rows, readable by the pod's uid (mounted read-only)."""
+    import xgboost as xgb
+
+    from lfd.model_bundle import BundleMetadata, ModelBundle
+
+    frame = pd.read_csv(DEV_CSV)
+    x, y = frame[list(FEATURES)].to_numpy(np.float32), frame[LABEL_FIELD].to_numpy(np.float32)
+    booster = xgb.train(
+        {"objective": "binary:logistic", "max_depth": 3, "eta": 0.3, "nthread": 1, "seed": 7},
+        xgb.DMatrix(x, label=y, feature_names=list(FEATURES)),
+        num_boost_round=20,
+    )
+    directory = real_node.state / "node" / "test-models" / "bundle"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    ModelBundle(booster, BundleMetadata(flavor="xgboost", threshold=0.5)).save(
+        directory, reference=frame[list(FEATURES)].head(100)
+    )
+    for path in [directory.parent.parent, directory.parent, directory, *directory.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return directory
+
+
+def on_real_node(deployment: dict[str, Any], bundle: Path) -> dict[str, Any]:
+    """What a test adds to the operator's rendered Deployment: the real node's toleration and the model
+    bundle mounted read-only where the FraudModel's ``model.uri`` points."""
+    pod = deployment["spec"]["template"]["spec"]
+    pod["tolerations"] = [{"key": node_config.TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}]
+    pod["nodeSelector"] = {node_config.NODE_LABEL: "real"}
+    pod["volumes"].append({"name": "model", "hostPath": {"path": str(bundle), "type": "Directory"}})
+    pod["containers"][0]["volumeMounts"].append({"name": "model", "mountPath": BUNDLE_IN_POD, "readOnly": True})
+    pod["containers"][0]["imagePullPolicy"] = "IfNotPresent"
+    return deployment
+
+
+@pytest.fixture(scope="module")
+def scoring_pod(real_node: Settings, host_bundle: Path) -> Iterator[dict[str, str]]:
+    settings = real_node
+    namespace = f"real-pods-{uuid.uuid4().hex[:6]}"
+    _kubectl(settings, "create", "namespace", namespace)
+    spec = parse_spec({"model": {"uri": BUNDLE_IN_POD}, "image": images.scoring_image().ref, "threshold": 0.0})
+    deployment = on_real_node(build_deployment("fd", "blue", spec, 1, 1, BuildContext()), host_bundle)
+    service = build_stable_service("fd", "blue", spec)
+    manifest = {"apiVersion": "v1", "kind": "List", "items": [deployment, service]}
+    _kubectl(settings, "-n", namespace, "apply", "-f", "-", input_text=json.dumps(manifest))
+    try:
+        done = kubectl(settings, "-n", namespace, "rollout", "status", "deployment/fd-blue", "--timeout=300s")
+        if done.returncode != 0:
+            pods = kubectl(settings, "-n", namespace, "get", "pods", "-o", "yaml").stdout
+            events = kubectl(settings, "-n", namespace, "get", "events").stdout
+            pytest.fail(f"scoring pod never became Ready: {done.stderr}\n{events}\n{pods[-4000:]}")
+        pod = json.loads(_kubectl(settings, "-n", namespace, "get", "pods", "-o", "json"))["items"][0]
+        svc = json.loads(_kubectl(settings, "-n", namespace, "get", "service", "fd", "-o", "json"))
+        container_id = pod["status"]["containerStatuses"][0]["containerID"].removeprefix("containerd://")
+        yield {
+            "namespace": namespace,
+            "node": pod["spec"]["nodeName"],
+            "pod_ip": pod["status"]["podIP"],
+            "cluster_ip": svc["spec"]["clusterIP"],
+            "container_id": container_id,
+        }
+    finally:
+        kubectl(settings, "delete", "namespace", namespace, "--wait=false")
+
+
+def _task_pid(settings: Settings, container_id: str) -> int:
+    for line in node.ctr(settings, "tasks", "ls").stdout.splitlines()[1:]:
+        task, pid, status = line.split()[:3]
+        if task == container_id and status == "RUNNING":
+            return int(pid)
+    raise AssertionError(f"no running task {container_id} in containerd")
+
+
+def test_the_pod_runs_on_the_real_node_as_a_process_of_the_operators_argv(
+    real_node: Settings, scoring_pod: dict[str, str]
+) -> None:
+    assert scoring_pod["node"] == node_config.NODE_NAME
+    pid = _task_pid(real_node, scoring_pod["container_id"])
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    # ENTRYPOINT (python -m scoring --host 0.0.0.0 ...) + the operator's args, as Kubernetes composes them
+    assert argv[1:3] == [b"-m", b"scoring"] and b"--model-dir" in argv and BUNDLE_IN_POD.encode() in argv
+    cgroup = Path(f"/proc/{pid}/cgroup").read_text()
+    assert "/lfd/" in cgroup  # under the node's cgroupRoot: a pod of this kubelet, not a stray process
+
+
+def test_the_container_is_non_root_read_only_and_without_capabilities_from_inside(
+    real_node: Settings, scoring_pod: dict[str, str]
+) -> None:
+    probe = (
+        "import os, json\n"
+        "caps = {l.split(':')[0]: l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')}\n"
+        "try:\n    open('/written-by-test', 'w'); ro = False\nexcept OSError as e:\n    ro = e.errno == 30\n"
+        "open('/tmp/ok', 'w').write('x')\n"
+        "print(json.dumps({'uid': os.getuid(), 'gid': os.getgid(), 'ro': ro, **caps,"
+        " 'nnp': [l.split()[1] for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0]}))\n"
+    )
+    exec_id = f"probe-{uuid.uuid4().hex[:6]}"
+    result = node.ctr(real_node, "tasks", "exec", "--exec-id", exec_id, scoring_pod["container_id"],
+                      "python", "-c", probe)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert (seen["uid"], seen["gid"]) == (10001, 10001)
+    assert seen["ro"] is True, "the root filesystem accepted a write"
+    assert seen["CapEff"] == seen["CapPrm"] == seen["CapBnd"] == "0000000000000000"
+    assert seen["nnp"] == "1"  # allowPrivilegeEscalation: false
+
+
+def test_the_pod_answers_through_its_cluster_ip_service_with_the_fraudmodels_threshold(
+    scoring_pod: dict[str, str],
+) -> None:
+    """threshold 0.0 in the FraudModel: every transaction is flagged (the bundle's own threshold is 0.5)."""
+    ip = scoring_pod["cluster_ip"]
+    assert ip.startswith("10.96.")
+    deadline = time.monotonic() + 30  # kube-proxy syncs its rules within seconds of the endpoint going Ready
+    while True:
+        try:
+            response = httpx.post(f"http://{ip}:3000/score", json=EXAMPLE_INPUT, timeout=10)
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert results and all(r["decision"] == "fraud" for r in results)
+    ready = httpx.get(f"http://{scoring_pod['pod_ip']}:3000/v2/health/ready", timeout=10)
+    assert ready.status_code == 200
+
+
+def test_down_leaves_no_bridge_chain_or_namespace_behind(real_node: Settings) -> None:
+    """Runs last in this module: the node goes down and the host is as it was found."""
+    from lfd_dev import manager
+
+    manager.down(real_node, ["kubelet", "kube-proxy", "containerd"])
+    assert subprocess.run(["ip", "link", "show", node_config.BRIDGE], capture_output=True).returncode != 0
+    saved = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    assert not [line for line in saved.splitlines() if "KUBE-" in line or "CNI-" in line]
+    netns = subprocess.run(["ip", "-json", "netns", "list"], capture_output=True, text=True).stdout
+    assert not [n for n in json.loads(netns or "[]") if n["name"].startswith("cni-")]
+    assert not any(Path("/sys/fs/cgroup").glob("*/lfd"))
