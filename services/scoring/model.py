@@ -135,9 +135,13 @@ def load_model(config: ScoringConfig) -> LoadedModel:
         version = _resolve(ref, config.tracking_uri)
         pinned = f"models:/{ref.name}/{version}"
         destination = tempfile.mkdtemp(prefix="lfd-scoring-model-")
-        # registry_uri too: a `models:/` download resolves against the *registry* URI, which otherwise is
-        # MLflow's default (a new ./mlflow.db unless MLFLOW_TRACKING_URI is exported), so the alias was
-        # resolved on our server and the download looked elsewhere ("Registered Model ... not found").
+        # A `models:/` download resolves against the process's *registry* URI, which otherwise is MLflow's
+        # default (a new ./mlflow.db unless MLFLOW_TRACKING_URI is exported): the alias was resolved on our
+        # server and the download looked elsewhere ("Registered Model ... not found"). MLflow 3's models
+        # artifact repository ignores download_artifacts(registry_uri=...), so set it for the process (a
+        # scoring worker loads from exactly one registry).
+        if config.tracking_uri:
+            mlflow.set_registry_uri(config.tracking_uri)
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=pinned,
             dst_path=destination,

@@ -106,6 +106,7 @@ def _kubelet_prepare(settings: Settings) -> None:
     ca = settings.state / "kubernetes" / "pki" / "ca.crt"
     p.kubelet_config.write_text(cfg.kubelet_yaml(p, ca, settings.ports.kubelet, settings.ports.kubelet_healthz))
     cleanup.save_sysctls(p.sysctl_backup)  # kubelet sets vm.overcommit_memory & co.; down puts them back
+    cleanup.ensure_cgroups("/lfd")
     _ensure_bridge()
 
 
@@ -167,6 +168,7 @@ def remove_host_state(settings: Settings) -> list[str]:
     cleanup.remove_pod_netns(cfg.POD_CIDR)
     cleanup.remove_link(cfg.BRIDGE)
     cleanup.remove_cgroups("/lfd")
+    cleanup.remove_container_log_links(paths(settings).root / "pod-logs")
     shutil.rmtree(paths(settings).cni_ipam_dir, ignore_errors=True)  # leases of pods that no longer exist
     cleanup.restore_sysctls(paths(settings).sysctl_backup)
     return problems

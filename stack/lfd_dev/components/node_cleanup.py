@@ -106,6 +106,33 @@ def remove_link(name: str) -> bool:
     return run(["ip", "link", "delete", name]).returncode == 0
 
 
+def ensure_cgroups(root: str) -> None:
+    """kubelet refuses a cgroupRoot that does not exist: create it in every v1 hierarchy (cpuset needs its
+    cpus and mems copied from the parent before anything can join it)."""
+    for hierarchy in Path("/sys/fs/cgroup").iterdir():
+        if not hierarchy.is_dir() or hierarchy.is_symlink() or hierarchy.name == "unified":
+            continue
+        top = hierarchy / root.strip("/")
+        top.mkdir(exist_ok=True)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            if (top / name).exists() and not (top / name).read_text().strip():
+                (top / name).write_text((hierarchy / name).read_text())
+
+
+def remove_container_log_links(pod_logs_dir: Path) -> None:
+    """kubelet links every container log into /var/log/containers (a fixed path): remove our links, and the
+    directory if that leaves it empty."""
+    links = Path("/var/log/containers")
+    if not links.is_dir():
+        return
+    for link in links.iterdir():
+        with contextlib.suppress(OSError):
+            if link.is_symlink() and str(link.readlink()).startswith(str(pod_logs_dir)):
+                link.unlink()
+    with contextlib.suppress(OSError):
+        links.rmdir()
+
+
 def remove_cgroups(root: str) -> None:
     """rmdir the (now empty) pod cgroups under ``root`` in every v1 hierarchy, deepest first."""
     for hierarchy in Path("/sys/fs/cgroup").iterdir():
