@@ -139,8 +139,10 @@ def load_model(config: ScoringConfig) -> LoadedModel:
         # default (a new ./mlflow.db unless MLFLOW_TRACKING_URI is exported): the alias was resolved on our
         # server and the download looked elsewhere ("Registered Model ... not found"). MLflow 3's models
         # artifact repository ignores download_artifacts(registry_uri=...), so set it for the process (a
-        # scoring worker loads from exactly one registry).
+        # scoring worker loads from exactly one registry). The tracking URI too: otherwise MLflow still opens
+        # its default store, creating ./mlflow.db (and failing where the working directory is read-only).
         if config.tracking_uri:
+            mlflow.set_tracking_uri(config.tracking_uri)
             mlflow.set_registry_uri(config.tracking_uri)
         local = mlflow.artifacts.download_artifacts(
             artifact_uri=pinned,

@@ -196,3 +196,5 @@ def test_down_leaves_no_bridge_chain_or_namespace_behind(real_node: Settings) ->
     netns = subprocess.run(["ip", "-json", "netns", "list"], capture_output=True, text=True).stdout
     assert not [n for n in json.loads(netns or "[]") if n["name"].startswith("cni-")]
     assert not any(Path("/sys/fs/cgroup").glob("*/lfd"))
+    routes = subprocess.run(["ip", "route", "show", "10.244.0.0/16"], capture_output=True, text=True).stdout
+    assert not routes.strip()

@@ -20,6 +20,8 @@ from lfd_dev.components.http_check import http_ok
 from lfd_dev.settings import Settings
 
 SERVICE_CIDR = "10.96.0.0/16"
+#: Pod addresses kwok invents for simulated pods (nothing answers there; the real node routes them to "unreachable").
+KWOK_POD_CIDR = "10.244.0.0/16"
 KWOK_NODES = ("kwok-node-0", "kwok-node-1")
 
 
@@ -241,7 +243,7 @@ KWOK = ProcessComponent(
         "--node-lease-duration-seconds=40",
         "--manage-all-nodes=false",
         "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-        "--cidr=10.244.0.0/16",
+        f"--cidr={KWOK_POD_CIDR}",
         "--node-ip=10.0.0.1",
         f"--server-address=127.0.0.1:{s.ports.kwok}",
     ],

@@ -20,7 +20,7 @@ from lfd_dev.components import node_cleanup as cleanup
 from lfd_dev.components import node_config as cfg
 from lfd_dev.components.base import ProcessComponent, require
 from lfd_dev.components.http_check import http_ok
-from lfd_dev.components.kubernetes import SERVICE_CIDR, kubectl
+from lfd_dev.components.kubernetes import KWOK_POD_CIDR, SERVICE_CIDR, kubectl
 from lfd_dev.settings import Settings
 
 CNI_BIN_DIR = Path("/usr/lib/cni")  # Debian's containernetworking-plugins
@@ -117,6 +117,9 @@ def _ensure_bridge() -> None:
     prefix = cfg.POD_CIDR.split("/")[1]
     cleanup.run(["ip", "addr", "replace", f"{cfg.GATEWAY}/{prefix}", "dev", cfg.BRIDGE])
     cleanup.run(["ip", "link", "set", cfg.BRIDGE, "up"])
+    # With kube-proxy running, a Service backed by kwok's simulated pods DNATs to their invented addresses,
+    # which would leave by the default route: make them unreachable instead (removed at down).
+    cleanup.run(["ip", "route", "replace", "unreachable", KWOK_POD_CIDR])
 
 
 def node_ready(settings: Settings) -> bool:
@@ -167,6 +170,7 @@ def remove_host_state(settings: Settings) -> list[str]:
     problems = cleanup.remove_iptables_rules()
     cleanup.remove_pod_netns(cfg.POD_CIDR)
     cleanup.remove_link(cfg.BRIDGE)
+    cleanup.run(["ip", "route", "delete", "unreachable", KWOK_POD_CIDR])
     cleanup.remove_cgroups("/lfd")
     cleanup.remove_container_log_links(paths(settings).root / "pod-logs")
     shutil.rmtree(paths(settings).cni_ipam_dir, ignore_errors=True)  # leases of pods that no longer exist
