@@ -9,7 +9,7 @@ LFD := $(VENV)/bin/lfd
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test test-unit lint up down status bench bench-scoring bench-streaming train promote serve operator produce stream
+.PHONY: help setup demo test test-unit lint up down status bench bench-scoring bench-streaming bench-rollout train promote serve operator produce stream
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -70,3 +70,7 @@ bench-scoring: setup ## scoring paths (HTTP single/batch, gRPC) vs `mlflow model
 bench-streaming: setup ## Flink job throughput and event-to-score latency at fixed input rates
 	@$(LFD) stack up kafka flink mlflow
 	@$(PY) bench/streaming.py $(ARGS)
+
+bench-rollout: setup ## failed requests through a blue-green switch vs a RollingUpdate, real pods on the local node
+	@$(LFD) stack up node
+	@$(PY) bench/rollout.py $(ARGS)

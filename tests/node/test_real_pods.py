@@ -10,32 +10,26 @@ changes its decisions, and from inside the container it is non-root, read-only a
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import numpy as np
-import pandas as pd
 import pytest
 
 from fraud_operator.builders import BuildContext, build_deployment, build_stable_service
 from fraud_operator.spec import parse_spec
-from lfd.contract import FEATURES, LABEL_FIELD
 from lfd_dev import images
 from lfd_dev.components import node, node_config
 from lfd_dev.components.kubernetes import kubectl
 from lfd_dev.settings import Settings
 from scoring.service import EXAMPLE_INPUT
 
-pytestmark = pytest.mark.e2e
+from .real_pods import BUNDLE_IN_POD, fit_bundle, on_real_node
 
-DEV_CSV = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
-BUNDLE_IN_POD = "/models/bundle"
+pytestmark = pytest.mark.e2e
 
 
 def _kubectl(settings: Settings, *args: str, input_text: str | None = None) -> str:
@@ -56,39 +50,7 @@ def real_node(stack_settings: Settings) -> Settings:
 
 @pytest.fixture(scope="module")
 def host_bundle(real_node: Settings) -> Path:
-    """A small XGBoost bundle fitted on real dev rows, readable by the pod's uid (mounted read-only)."""
-    import xgboost as xgb
-
-    from lfd.model_bundle import BundleMetadata, ModelBundle
-
-    frame = pd.read_csv(DEV_CSV)
-    x, y = frame[list(FEATURES)].to_numpy(np.float32), frame[LABEL_FIELD].to_numpy(np.float32)
-    booster = xgb.train(
-        {"objective": "binary:logistic", "max_depth": 3, "eta": 0.3, "nthread": 1, "seed": 7},
-        xgb.DMatrix(x, label=y, feature_names=list(FEATURES)),
-        num_boost_round=20,
-    )
-    directory = real_node.state / "node" / "test-models" / "bundle"
-    shutil.rmtree(directory, ignore_errors=True)
-    directory.mkdir(parents=True)
-    ModelBundle(booster, BundleMetadata(flavor="xgboost", threshold=0.5)).save(
-        directory, reference=frame[list(FEATURES)].head(100)
-    )
-    for path in [directory.parent.parent, directory.parent, directory, *directory.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return directory
-
-
-def on_real_node(deployment: dict[str, Any], bundle: Path) -> dict[str, Any]:
-    """What a test adds to the operator's rendered Deployment: the real node's toleration and the model
-    bundle mounted read-only where the FraudModel's ``model.uri`` points."""
-    pod = deployment["spec"]["template"]["spec"]
-    pod["tolerations"] = [{"key": node_config.TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}]
-    pod["nodeSelector"] = {node_config.NODE_LABEL: "real"}
-    pod["volumes"].append({"name": "model", "hostPath": {"path": str(bundle), "type": "Directory"}})
-    pod["containers"][0]["volumeMounts"].append({"name": "model", "mountPath": BUNDLE_IN_POD, "readOnly": True})
-    pod["containers"][0]["imagePullPolicy"] = "IfNotPresent"
-    return deployment
+    return fit_bundle(real_node.state / "node" / "test-models" / "bundle")
 
 
 @pytest.fixture(scope="module")
