@@ -25,8 +25,8 @@ COMPONENTS: tuple[Component, ...] = (
     KWOK,
     KUBECTL,
     CONTAINERD,
-    KUBE_PROXY,
     KUBELET,
+    KUBE_PROXY,  # after kubelet: its health check fails until the node exists
     HELM,
     KAFKA,
     FLINK,
@@ -36,7 +36,7 @@ COMPONENTS: tuple[Component, ...] = (
 GROUPS: dict[str, tuple[str, ...]] = {
     "kubernetes": ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl"),
     # The real node: not part of "kubernetes" (nor of a bare `lfd stack up`) until the journeys run on it.
-    "node": ("containerd", "kube-proxy", "kubelet"),
+    "node": ("containerd", "kubelet", "kube-proxy"),
     "helm": ("helm",),
     "kafka": ("kafka",),
     "flink": ("kafka", "flink"),

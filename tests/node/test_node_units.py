@@ -79,13 +79,14 @@ def test_kubelet_accepts_cgroup_v1_and_keeps_its_state_under_the_stack(tmp_path:
 def test_kube_proxy_changes_no_global_sysctl() -> None:
     config = json.loads(node_config.kube_proxy_yaml(Path("/k"), 10256, 10249))
     assert config["mode"] == "iptables" and config["conntrack"]["maxPerCore"] == 0
+    assert config["conntrack"]["tcpEstablishedTimeout"] == config["conntrack"]["tcpCloseWaitTimeout"] == "0s"
     assert config["iptables"]["localhostNodePorts"] is False  # would set route_localnet=1 machine-wide
 
 
 def test_the_node_is_its_own_group_and_brings_the_control_plane() -> None:
     names = [c.name for c in select(["node"])]
     assert names[:4] == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
-    assert names[-3:] == ["containerd", "kube-proxy", "kubelet"]
+    assert names[-3:] == ["containerd", "kubelet", "kube-proxy"]
     assert not {"containerd", "kubelet"} & {c.name for c in select(None)}  # not in a bare `lfd stack up` yet
 
 

@@ -31,6 +31,9 @@ from .real_pods import BUNDLE_IN_POD, fit_bundle, on_real_node
 
 pytestmark = pytest.mark.e2e
 
+#: Image already imported; the container loads the model and warms up before its readiness probe passes.
+READY_TIMEOUT_S = 300
+
 
 def _kubectl(settings: Settings, *args: str, input_text: str | None = None) -> str:
     result = kubectl(settings, *args, input_text=input_text)
@@ -64,11 +67,10 @@ def scoring_pod(real_node: Settings, host_bundle: Path) -> Iterator[dict[str, st
     manifest = {"apiVersion": "v1", "kind": "List", "items": [deployment, service]}
     _kubectl(settings, "-n", namespace, "apply", "-f", "-", input_text=json.dumps(manifest))
     try:
-        done = kubectl(settings, "-n", namespace, "rollout", "status", "deployment/fd-blue", "--timeout=300s")
-        if done.returncode != 0:
+        if not _ready(settings, namespace, "fd-blue", timeout_s=READY_TIMEOUT_S):
             pods = kubectl(settings, "-n", namespace, "get", "pods", "-o", "yaml").stdout
             events = kubectl(settings, "-n", namespace, "get", "events").stdout
-            pytest.fail(f"scoring pod never became Ready: {done.stderr}\n{events}\n{pods[-4000:]}")
+            pytest.fail(f"scoring pod not Ready within {READY_TIMEOUT_S}s:\n{events}\n{pods[-4000:]}")
         pod = json.loads(_kubectl(settings, "-n", namespace, "get", "pods", "-o", "json"))["items"][0]
         svc = json.loads(_kubectl(settings, "-n", namespace, "get", "service", "fd", "-o", "json"))
         container_id = pod["status"]["containerStatuses"][0]["containerID"].removeprefix("containerd://")
@@ -81,6 +83,16 @@ def scoring_pod(real_node: Settings, host_bundle: Path) -> Iterator[dict[str, st
         }
     finally:
         kubectl(settings, "delete", "namespace", namespace, "--wait=false")
+
+
+def _ready(settings: Settings, namespace: str, deployment: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = kubectl(settings, "-n", namespace, "get", "deployment", deployment, "-o", "json")
+        if got.returncode == 0 and json.loads(got.stdout).get("status", {}).get("readyReplicas", 0) >= 1:
+            return True
+        time.sleep(2)
+    return False
 
 
 def _task_pid(settings: Settings, container_id: str) -> int:

@@ -23,6 +23,9 @@ KUBELET_SYSCTLS = (
     "kernel/panic_on_oops",
     "kernel/keys/root_maxkeys",
     "kernel/keys/root_maxbytes",
+    # kube-proxy is told to leave these alone; saved anyway, so a config mistake cannot outlive the node
+    "net/netfilter/nf_conntrack_tcp_timeout_established",
+    "net/netfilter/nf_conntrack_tcp_timeout_close_wait",
 )
 
 

@@ -183,7 +183,8 @@ def kube_proxy_yaml(kubeconfig: Path, healthz_port: int, metrics_port: int) -> s
         "metricsBindAddress": f"127.0.0.1:{metrics_port}",
         "nodePortAddresses": [f"{GATEWAY}/32"],
         # No global sysctl changes: no conntrack table resize, no route_localnet for localhost NodePorts.
-        "conntrack": {"maxPerCore": 0, "min": 0},
+        # (0 = leave the kernel's value; the defaults would set nf_conntrack_tcp_timeout_* machine-wide).
+        "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
         "iptables": {"localhostNodePorts": False, "masqueradeAll": False, "syncPeriod": "5s", "minSyncPeriod": "0s"},
     }
     return json.dumps(config, indent=2)
