@@ -9,7 +9,7 @@ LFD := $(VENV)/bin/lfd
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test test-unit lint up down status bench bench-scoring bench-streaming bench-rollout train promote serve operator produce stream
+.PHONY: help setup demo test test-unit lint up down status bench bench-scoring bench-streaming bench-rollout test-node train promote serve operator produce stream
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -31,6 +31,10 @@ demo: up ## bring the stack up and show each part alive
 
 test: setup ## install everything and run every test tier (unit, integration, e2e) against the real stack
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-node: setup ## real containers on a local node (containerd+kubelet+kube-proxy); builds our images first
+	@bash stack/install.sh images
+	@LFD_REAL_NODE=1 $(VENV)/bin/pytest tests/node $(PYTEST_ARGS)
 
 test-unit: ## only the unit tier (no components)
 	@$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
@@ -72,5 +76,6 @@ bench-streaming: setup ## Flink job throughput and event-to-score latency at fix
 	@$(PY) bench/streaming.py $(ARGS)
 
 bench-rollout: setup ## failed requests through a blue-green switch vs a RollingUpdate, real pods on the local node
+	@bash stack/install.sh images
 	@$(LFD) stack up node
 	@$(PY) bench/rollout.py $(ARGS)
