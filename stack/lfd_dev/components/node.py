@@ -76,7 +76,8 @@ def _containerd_stop(settings: Settings) -> bool:
         for container in ctr(settings, "containers", "ls", "-q").stdout.split():
             ctr(settings, "containers", "delete", container, timeout=30)
     stopped = process.stop(settings.pids / "containerd.pid")
-    remove_host_state(settings)  # containerd is the last node piece to stop (first to start)
+    if paths(settings).root.exists():  # only a stack that ran the node cleans up (never another clone's node)
+        remove_host_state(settings)  # containerd is the last node piece to stop (first to start)
     return stopped
 
 
