@@ -39,6 +39,8 @@ LABELLED_COLUMNS: Final[tuple[str, ...]] = (*FEATURES, LABEL_FIELD)
 WIRE_FIELDS: Final[tuple[str, ...]] = (ID_FIELD, *FEATURES)
 
 MAX_ID_LENGTH: Final = 128
+#: Largest finite float32: every feature must stay finite once converted to FEATURE_DTYPE.
+FLOAT32_MAX: Final = 3.4028234663852886e38
 FEATURE_DTYPE: Final = "float32"  # what models are scored with; inputs are parsed as float64 first
 
 #: Fraud share of the real stream vs of the dev sample, and the weight that undoes the difference
@@ -78,6 +80,10 @@ def _as_finite_float(field: str, value: Any, index: int | None) -> float:
         raise ContractViolation(field, "must be finite, got an integer beyond the float range", index) from None
     if not math.isfinite(number):
         raise ContractViolation(field, f"must be finite, got {number!r}", index)
+    if abs(number) > FLOAT32_MAX:  # models score float32: 1e39 would become inf there (found by fuzzing)
+        raise ContractViolation(
+            field, f"must be within the float32 range (|x| <= {FLOAT32_MAX:.7g}), got {number!r}", index
+        )
     return number
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lfd.constants import CHAMPION, MODEL_NAME
+from lfd.contract import N_FEATURES
 
 DEFAULT_MODEL_URI = f"models:/{MODEL_NAME}@{CHAMPION}"
 DEFAULT_HTTP_PORT = 3000
@@ -34,6 +35,23 @@ class ScoringConfig:
     grpc_host: str = "0.0.0.0"
     #: Largest batch a client may send in one request (records or tensor rows).
     max_batch: int = DEFAULT_MAX_BATCH
+    # --- resource limits (docs/security.md): each refused before the work it would cost ---------
+    #: Largest HTTP request body; larger (by Content-Length, or while reading) -> 413. A 10,000-record
+    #: /score body is ~6.5 MB of JSON.
+    max_body_bytes: int = 16 * 1024 * 1024
+    #: Seconds a client may take to send its whole body; slower -> 408 (a stalled upload holds a slot).
+    body_timeout_s: float = 10.0
+    #: Largest request target (path + query) in bytes -> 414.
+    max_url_bytes: int = 2_048
+    #: Largest total size of the request headers in bytes -> 431 (the HTTP parser itself has no limit).
+    max_header_bytes: int = 16 * 1024
+    #: Most elements one OIP tensor may declare (shape product), over REST and gRPC -> 413 /
+    #: RESOURCE_EXHAUSTED; 0 = max_batch x 30 features.
+    max_tensor_elements: int = 0
+    #: Largest gRPC message (grpc.aio rejects larger ones with RESOURCE_EXHAUSTED).
+    grpc_max_message_bytes: int = 16 * 1024 * 1024
+    #: Seconds BentoML lets one request run before answering 504 (its traffic timeout).
+    request_timeout_s: float = 10.0
     #: Most rows the batcher hands the model at once (bounded so one huge batch cannot starve others).
     batch_max_rows: int = 4_096
     #: Optional wait for more work before a batch runs; 0 = adaptive only (batch whatever queued
@@ -58,6 +76,10 @@ class ScoringConfig:
     threshold: float = -1.0
     #: Longest wait between two attempts to load the model (attempts back off 1, 2, 4, ... seconds).
     load_retry_max_s: float = 30.0
+
+    @property
+    def tensor_element_limit(self) -> int:
+        return self.max_tensor_elements or self.max_batch * N_FEATURES
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ScoringConfig:

@@ -9,6 +9,8 @@ error               HTTP   gRPC                 when
 ==================  =====  ===================  ==========================================
 InvalidInput        400    INVALID_ARGUMENT     a record breaks the contract, bad OIP tensor
 UnprocessableInput  422    INVALID_ARGUMENT     body is not JSON / not the documented shape
+TooLarge            413    RESOURCE_EXHAUSTED   body / tensor over a configured limit (414 URL, 431 headers)
+RequestTimeout      408    DEADLINE_EXCEEDED    the body did not arrive within the configured time
 ModelNotFound       404    NOT_FOUND            OIP call for a model name we do not serve
 ModelNotReady       503    UNAVAILABLE          model still loading, or its load failed
 Overloaded          503    UNAVAILABLE          the batching queue is full (Retry-After set)
@@ -53,6 +55,27 @@ class UnprocessableInput(InvalidInput):
     kind = "unprocessable_input"
 
 
+class TooLarge(InvalidInput):
+    """A request over a configured resource limit (``scoring.config``): refused before the work it
+    would cost. ``field`` names what is too large (``body``, a tensor, ``headers``, ``url``)."""
+
+    kind = "too_large"
+
+
+class UrlTooLong(TooLarge):
+    pass
+
+
+class HeadersTooLarge(TooLarge):
+    pass
+
+
+class RequestTimeout(InvalidInput):
+    """The client did not send its whole body in time (a slow or stalled upload holds a connection)."""
+
+    kind = "request_timeout"
+
+
 class ModelNotFound(ScoringError):
     kind = "model_not_found"
 
@@ -76,12 +99,18 @@ class Overloaded(ScoringError):
 
 _HTTP: dict[type[ScoringError], int] = {
     UnprocessableInput: 422,
+    UrlTooLong: 414,
+    HeadersTooLarge: 431,
+    TooLarge: 413,
+    RequestTimeout: 408,
     InvalidInput: 400,
     ModelNotFound: 404,
     ModelNotReady: 503,
     Overloaded: 503,
 }
 _GRPC: dict[type[ScoringError], grpc.StatusCode] = {
+    TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    RequestTimeout: grpc.StatusCode.DEADLINE_EXCEEDED,
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
     ModelNotFound: grpc.StatusCode.NOT_FOUND,
     ModelNotReady: grpc.StatusCode.UNAVAILABLE,
@@ -109,6 +138,8 @@ def grpc_code(error: ScoringError) -> grpc.StatusCode:
 def http_headers(error: ScoringError) -> dict[str, str]:
     if isinstance(error, Overloaded):
         return {"Retry-After": str(error.retry_after_s)}
+    if isinstance(error, (TooLarge, RequestTimeout)):
+        return {"Connection": "close"}  # the rest of an oversized or stalled body is never read
     return {}
 
 

@@ -26,6 +26,7 @@ from lfd.response import REQUEST_KEY, ScoreResponse, build_response
 
 from .engine import ScoringEngine
 from .errors import InvalidInput, ScoringError, UnprocessableInput, error_body, http_headers, http_status
+from .limits import ClientDisconnected, read_body
 from .oip import rest
 from .oip import tensors as T
 from .oip.http_app import current_engine
@@ -44,10 +45,6 @@ TRACING_EXCLUDED = [r"/score$", r"/v2/models/[^/]+(/versions/[^/]+)?/infer$"]
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
-class ClientDisconnected(Exception):
-    """The client went away before sending its whole body: nothing to answer."""
-
-
 def decode_json(body: bytes) -> Any:
     """orjson, falling back to the standard parser for the NaN/Infinity tokens that careless clients
     send (``json.dumps`` writes them), so the contract rejects those by field instead of a 422."""
@@ -58,17 +55,6 @@ def decode_json(body: bytes) -> Any:
             return json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise UnprocessableInput("body", f"must be JSON ({e})") from e
-
-
-async def read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 async def send_json(send: Send, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
@@ -84,6 +70,9 @@ async def score(engine: ScoringEngine, body: bytes) -> ScoreResponse:
     document = decode_json(body)
     if not isinstance(document, dict) or REQUEST_KEY not in document:
         raise InvalidInput(REQUEST_KEY, 'is required: the body must be {"transactions": [<records>]}')
+    if len(document) > 1:  # the contract's policy holds for the envelope too: unknown fields are rejected
+        unknown = sorted(k for k in document if k != REQUEST_KEY)[0]
+        raise InvalidInput(unknown, 'unknown field (the body must be {"transactions": [<records>]})')
     return build_response(await engine.score_records(document[REQUEST_KEY]))
 
 
@@ -93,7 +82,9 @@ async def infer(
     """``POST /v2/models/{name}[/versions/{version}]/infer``: an OIP v2 inference request (JSON or
     Triton's binary-data extension) → JSON outputs ``fraud_probability``, ``decision`` [, ``id``]."""
     engine.check_model_name(name, version)
-    tensors, request_id, parameters = rest.parse_infer_request_with_parameters(body, header_length)
+    tensors, request_id, parameters = rest.parse_infer_request_with_parameters(
+        body, header_length, engine.config.tensor_element_limit
+    )
     explain = T.wants_fraud_reasons(parameters.get(T.REASONS_PARAMETER))
     matrix, ids = T.features_and_ids(tensors, engine.config.max_batch)
     result = await engine.infer(name, version, matrix, explain_fraud=explain)
@@ -129,13 +120,15 @@ class HotRoutes:
         self, send: Send, receive: Receive, endpoint: str, match: re.Match[str] | None, scope: Scope
     ) -> None:
         try:
-            body = await read_body(receive)
-        except ClientDisconnected:
-            return
-        try:
             engine = current_engine()
+            config = engine.config
             payload: ScoreResponse | dict[str, Any]
-            with engine.observe(endpoint, "http"):
+            with engine.observe(endpoint, "http") as outcome:
+                try:
+                    body = await read_body(receive, config.max_body_bytes, config.body_timeout_s)
+                except ClientDisconnected:
+                    outcome["status"] = "499"  # nginx's "client closed request": nothing to answer
+                    return
                 if match is None:
                     payload = await score(engine, body)
                 else:

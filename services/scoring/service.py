@@ -23,8 +23,10 @@ from lfd.response import build_response
 from .config import ScoringConfig
 from .engine import ScoringEngine
 from .hot_routes import TRACING_EXCLUDED, HotRoutes
+from .limits import RequestLimits
 from .metrics import ScoringMetrics
 from .oip.http_app import build_app
+from .openapi import OpenAPIDocs
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ TRANSACTIONS_DOC = (
 oip_app = build_app()
 
 
+#: BentoML's traffic timeout (504 after this many seconds), read when the worker imports this module.
+REQUEST_TIMEOUT_S = ScoringConfig.from_env().request_timeout_s
+
 #: Per-request access logs cost ~10% of a single-transaction request; off unless asked for.
 ACCESS_LOG = os.environ.get("LFD_SCORING_ACCESS_LOG", "false").lower() in ("1", "true", "yes")
 
@@ -54,7 +59,7 @@ ACCESS_LOG = os.environ.get("LFD_SCORING_ACCESS_LOG", "false").lower() in ("1", 
     # BentoML's timeout middleware leaves a timer (and its future) alive per request for this long, whatever
     # the request took: at 1,000 req/s a 60 s timeout keeps 60,000 of them for the garbage collector to walk.
     # 10 s still covers a 10,000-row /score (~2 s here); queued requests are shed after 2 s anyway.
-    traffic={"timeout": 10},
+    traffic={"timeout": REQUEST_TIMEOUT_S},
     logging={"access": {"enabled": ACCESS_LOG}},
     tracing={"excluded_urls": TRACING_EXCLUDED},
 )
@@ -73,7 +78,10 @@ class FraudScoring:
         from .oip.grpc_server import start_grpc_server
 
         self.engine.start()
-        self._grpc_server = await start_grpc_server(self.engine, self.config.grpc_host, self.config.grpc_port)
+        config = self.config
+        self._grpc_server = await start_grpc_server(
+            self.engine, config.grpc_host, config.grpc_port, config.grpc_max_message_bytes
+        )
 
     @bentoml.on_shutdown  # type: ignore[untyped-decorator]
     async def stop_grpc_and_batcher(self) -> None:
@@ -100,4 +108,7 @@ class FraudScoring:
         return dict(build_response(await self.engine.score_records(transactions)))
 
 
-FraudScoring.add_asgi_middleware(HotRoutes)  # type: ignore[attr-defined]  # the decorator returns a bentoml Service
+# The first middleware added is the outermost: limits are checked before any route (hot or BentoML's) runs.
+FraudScoring.add_asgi_middleware(RequestLimits)  # type: ignore[attr-defined]  # the decorator returns a bentoml Service
+FraudScoring.add_asgi_middleware(HotRoutes)  # type: ignore[attr-defined]
+FraudScoring.add_asgi_middleware(OpenAPIDocs)  # type: ignore[attr-defined]  # /docs.json: scoring/openapi.py

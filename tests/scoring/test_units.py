@@ -164,12 +164,12 @@ def test_rest_binary_extension_splits_json_header_and_tensor_bytes() -> None:
     matrix = np.ones((2, 30), dtype="<f4")
     header = json.dumps({"id": "r", "inputs": [{"name": "input", "datatype": "FP32", "shape": [2, 30],
                                                 "parameters": {"binary_data_size": matrix.nbytes}}]}).encode()  # fmt: skip
-    tensors, request_id = rest.parse_infer_request(header + matrix.tobytes(), str(len(header)))
+    tensors, request_id = rest.parse_infer_request(header + matrix.tobytes(), str(len(header)), 300_000)
     assert request_id == "r" and tensors[0].values is not None and tensors[0].values.size == 60
     with pytest.raises(InvalidInput, match="not claimed"):
-        rest.parse_infer_request(header + matrix.tobytes() + b"x", str(len(header)))
+        rest.parse_infer_request(header + matrix.tobytes() + b"x", str(len(header)), 300_000)
     with pytest.raises(UnprocessableInput):
-        rest.parse_infer_request(b"[1, 2", None)
+        rest.parse_infer_request(b"[1, 2", None, 300_000)
 
 
 def test_feature_matrix_applies_the_contract_rules_with_row_index() -> None:

@@ -25,14 +25,14 @@ from .http_app import SERVER_NAME, SERVER_VERSION
 log = logging.getLogger(__name__)
 
 
-def decode_inputs(request: Any) -> list[T.Tensor]:
+def decode_inputs(request: Any, max_elements: int) -> list[T.Tensor]:
     raw = list(request.raw_input_contents)
     if raw and len(raw) != len(request.inputs):
         raise InvalidInput("raw_input_contents", f"has {len(raw)} entries for {len(request.inputs)} inputs")
     decoded: list[T.Tensor] = []
     for i, tensor in enumerate(request.inputs):
         name, shape = tensor.name, tuple(tensor.shape)
-        T.element_count(name, list(shape))
+        T.check_element_limit(name, list(shape), max_elements)
         if raw:
             if tensor.datatype == "BYTES":
                 decoded.append(T.bytes_from_raw(name, shape, raw[i]))
@@ -90,7 +90,9 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         try:
             with self.engine.observe("infer", "grpc"):
                 self.engine.check_model_name(request.model_name, request.model_version)
-                matrix, ids = T.features_and_ids(decode_inputs(request), self.engine.config.max_batch)
+                matrix, ids = T.features_and_ids(
+                    decode_inputs(request, self.engine.config.tensor_element_limit), self.engine.config.max_batch
+                )
                 params = request.parameters
                 wanted = params[T.REASONS_PARAMETER].string_param if T.REASONS_PARAMETER in params else None
                 explain = T.wants_fraud_reasons(wanted)
@@ -142,7 +144,9 @@ async def _serve_health_when_ready(engine: ScoringEngine, health: Any) -> None:
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
 
-async def start_grpc_server(engine: ScoringEngine, host: str, port: int) -> grpc.aio.Server:
+async def start_grpc_server(
+    engine: ScoringEngine, host: str, port: int, max_message_bytes: int = 16 * 1024 * 1024
+) -> grpc.aio.Server:
     """Start serving on ``host:port`` on the running event loop; raise if the port cannot be bound.
 
     Also serves ``grpc.health.v1.Health`` (NOT_SERVING until the model is ready)."""
@@ -151,7 +155,8 @@ async def start_grpc_server(engine: ScoringEngine, host: str, port: int) -> grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
     from grpc_health.v1.health import aio as health_aio
 
-    max_message = 64 * 1024 * 1024  # a 10,000 x 30 FP64 batch is 2.4 MB; leave room for typed contents
+    # A 10,000 x 30 FP64 batch is 2.4 MB; larger messages are refused by grpc itself (RESOURCE_EXHAUSTED).
+    max_message = max_message_bytes
     age_ms = int(engine.config.grpc_max_connection_age_s * 1000)
     server = grpc.aio.server(
         options=[

@@ -89,4 +89,14 @@ def build_app() -> Starlette:
             Route(prefix, _mapped(model_metadata), methods=["GET"]),
             Route(prefix + "/ready", _mapped(model_ready), methods=["GET"]),
         ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers={404: _route_error, 405: _route_error})
+
+
+async def _route_error(request: Request, exc: Exception) -> Response:
+    """Router misses (no such /v2 path or method) answer JSON like every other error, not Starlette's
+    plain text (schemathesis flagged the undocumented content type)."""
+    status = getattr(exc, "status_code", 404)
+    rule = "no such OIP v2 route" if status == 404 else f"method {request.method} is not allowed here"
+    body = {"error": f"field 'path': {rule}", "kind": "not_found" if status == 404 else "method_not_allowed"}
+    headers = getattr(exc, "headers", None)  # 405 carries Allow (schemathesis checks it)
+    return JSONResponse({**body, "field": "path", "rule": rule}, status_code=status, headers=headers)

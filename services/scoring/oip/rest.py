@@ -15,14 +15,15 @@ from ..errors import InvalidInput, UnprocessableInput
 from . import tensors as T
 
 
-def parse_infer_request(body: bytes, header_length: str | None) -> tuple[list[T.Tensor], str]:
-    """Decode the body of ``POST /v2/models/{name}/infer`` into tensors and the request id."""
-    tensors, request_id, _ = parse_infer_request_with_parameters(body, header_length)
+def parse_infer_request(body: bytes, header_length: str | None, max_elements: int) -> tuple[list[T.Tensor], str]:
+    """Decode the body of ``POST /v2/models/{name}/infer`` into tensors and the request id; a tensor
+    declaring more than ``max_elements`` elements is refused (``TooLarge``) before it is decoded."""
+    tensors, request_id, _ = parse_infer_request_with_parameters(body, header_length, max_elements)
     return tensors, request_id
 
 
 def parse_infer_request_with_parameters(
-    body: bytes, header_length: str | None
+    body: bytes, header_length: str | None, max_elements: int
 ) -> tuple[list[T.Tensor], str, dict[str, Any]]:
     """Like :func:`parse_infer_request`, plus the request's ``parameters`` (see ``T.REASONS_PARAMETER``)."""
     json_part, binary = body, b""
@@ -46,7 +47,7 @@ def parse_infer_request_with_parameters(
     offset = 0
     decoded: list[T.Tensor] = []
     for item in inputs:
-        tensor, used = _decode_input(item, binary, offset)
+        tensor, used = _decode_input(item, binary, offset, max_elements)
         offset += used
         decoded.append(tensor)
     if offset != len(binary):
@@ -58,7 +59,7 @@ def parse_infer_request_with_parameters(
     return decoded, request_id if isinstance(request_id, str) else str(request_id), parameters
 
 
-def _decode_input(item: Any, binary: bytes, offset: int) -> tuple[T.Tensor, int]:
+def _decode_input(item: Any, binary: bytes, offset: int, max_elements: int) -> tuple[T.Tensor, int]:
     if not isinstance(item, dict):
         raise InvalidInput("inputs", "each input must be an object with name, shape, datatype, data")
     name = item.get("name")
@@ -67,7 +68,7 @@ def _decode_input(item: Any, binary: bytes, offset: int) -> tuple[T.Tensor, int]
     datatype, shape_value = item.get("datatype"), item.get("shape")
     if not isinstance(datatype, str):
         raise InvalidInput(name, "'datatype' is required")
-    T.element_count(name, shape_value)  # validates: a list of non-negative ints
+    T.check_element_limit(name, shape_value, max_elements)  # validates: a list of non-negative ints
     shape = tuple(int(d) for d in shape_value or ())
     parameters = item.get("parameters") or {}
     size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None

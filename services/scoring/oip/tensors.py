@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lfd.contract import AMOUNT_FIELD, FEATURES, N_FEATURES, TIME_FIELD
+from lfd.contract import AMOUNT_FIELD, FEATURES, FLOAT32_MAX, N_FEATURES, TIME_FIELD
 from lfd.model_bundle import FloatArray
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, TooLarge
 
 FEATURES_INPUT = "input"
 ID_INPUT = "id"
@@ -77,6 +77,14 @@ def element_count(name: str, shape: Any) -> int:
     if not isinstance(shape, (list, tuple)) or not all(isinstance(d, int) and d >= 0 for d in shape):
         raise InvalidInput(name, f"shape must be a list of non-negative integers, got {shape!r}")
     return math.prod(shape)
+
+
+def check_element_limit(name: str, shape: Any, max_elements: int) -> int:
+    """The shape's element count, refusing (``TooLarge``: 413 / RESOURCE_EXHAUSTED) more than the limit."""
+    count = element_count(name, shape)
+    if count > max_elements:
+        raise TooLarge(name, f"shape {list(shape)} declares {count} elements, more than the limit of {max_elements}")
+    return count
 
 
 def numeric_from_raw(name: str, datatype: str, shape: tuple[int, ...], raw: bytes) -> Tensor:
@@ -188,7 +196,16 @@ def feature_matrix(tensor: Tensor, max_batch: int) -> FloatArray:
     assert tensor.values is not None
     matrix = tensor.values.reshape(shape)
     _check_contract_rules(matrix)
-    return np.ascontiguousarray(matrix, dtype=np.float32)
+    with np.errstate(over="ignore"):  # overflow is detected below, by field and row
+        features = np.ascontiguousarray(matrix, dtype=np.float32)
+    if matrix.dtype != np.float32 and not np.isfinite(features).all():  # FP64 beyond float32 (found by fuzzing)
+        row, col = map(int, np.argwhere(~np.isfinite(features))[0])
+        raise InvalidInput(
+            FEATURES[col],
+            f"must be within the float32 range (|x| <= {FLOAT32_MAX:.7g}), got {float(matrix[row, col])!r}",
+            row,
+        )
+    return features
 
 
 def _check_contract_rules(matrix: npt.NDArray[Any]) -> None:
