@@ -52,6 +52,22 @@ def _reject_constant(name: str) -> float:
     return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[name]
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of repeated keys silently: {"Amount": 1, "Amount": 999} would be scored
+    # as 999 while a reader of the raw record sees 1. Refuse the ambiguity (found by fuzzing, issue 14).
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _DuplicateKey(key)
+        document[key] = value
+    return document
+
+
 def _guess_id(document: Any) -> str | None:
     if isinstance(document, dict) and isinstance(document.get("id"), str):
         return str(document["id"])[:128]
@@ -63,9 +79,13 @@ def parse_record(raw: bytes, event_ms: int, *, max_bytes: int = MAX_RECORD_BYTES
     if len(raw) > max_bytes:
         return DeadLetter(raw, REASON_OVERSIZED, "<record>", f"record of {len(raw)} bytes exceeds {max_bytes} bytes")
     try:
-        document = json.loads(raw, parse_constant=_reject_constant)
+        document = json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         return DeadLetter(raw, REASON_NOT_JSON, "<record>", f"not valid JSON: {exc}")
+    except RecursionError:  # "[[[[...": 5,000 levels fit in 16 KiB and crashed the job (found by fuzzing)
+        return DeadLetter(raw, REASON_NOT_JSON, "<record>", "not valid JSON: nested too deeply")
+    except _DuplicateKey as exc:
+        return DeadLetter(raw, REASON_CONTRACT, exc.key, "duplicate key (each field must appear once)")
     try:
         return Parsed(parse_transaction(document), event_ms)
     except ContractViolation as exc:
