@@ -9,7 +9,7 @@ LFD := $(VENV)/bin/lfd
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo test test-unit lint up down status bench bench-scoring bench-streaming bench-rollout test-node train promote serve operator produce stream
+.PHONY: help setup demo test test-unit lint security fuzz up down status bench bench-scoring bench-streaming bench-rollout test-node train promote serve operator produce stream
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -38,6 +38,16 @@ test-node: setup ## real containers on a local node (containerd+kubelet+kube-pro
 
 test-unit: ## only the unit tier (no components)
 	@$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
+
+security: setup ## scanners alone: bandit, dependency advisories (both locks), detect-secrets (docs/security.md)
+	@$(VENV)/bin/pytest tests/security/test_scanners.py -p no:cacheprovider $(PYTEST_ARGS)
+
+FUZZ_EXAMPLES ?= 300
+fuzz: setup ## long fuzzing of every interface (FUZZ_EXAMPLES per property); summary into docs/security.md
+	@rm -f bench/results/fuzz.json
+	@LFD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) LFD_FUZZ_SUMMARY=bench/results/fuzz.json \
+		$(VENV)/bin/pytest tests/security -k fuzz -p no:cacheprovider $(PYTEST_ARGS)
+	@$(PY) -m tests.security.summary bench/results/fuzz.json docs/security.md
 
 lint: ## ruff, mypy and the import layers (.importlinter)
 	@$(VENV)/bin/ruff check .
