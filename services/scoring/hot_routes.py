@@ -108,12 +108,20 @@ class HotRoutes:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST":
+        if scope["type"] == "http":
             path = scope["path"]
-            if path == SCORE_PATH:
-                return await self._answer(send, receive, "score", None, scope)
-            if path.startswith("/v2/models/") and (match := INFER_PATH.fullmatch(path)):
-                return await self._answer(send, receive, "infer", match, scope)
+            match = INFER_PATH.fullmatch(path) if path.startswith("/v2/models/") else None
+            if path == SCORE_PATH or match:
+                if scope["method"] != "POST":  # the infer path exists for POST only: 405, not the router's 404
+                    rule = f"method {scope['method']} is not allowed; use POST"
+                    body = {
+                        "error": f"field 'method': {rule}",
+                        "kind": "method_not_allowed",
+                        "field": "method",
+                        "rule": rule,
+                    }
+                    return await send_json(send, 405, body, {"Allow": "POST"})
+                return await self._answer(send, receive, "score" if match is None else "infer", match, scope)
         await self.app(scope, receive, send)
 
     async def _answer(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lfd.stack.scoring_process import ScoringProcess
+from lfd_dev.scoring_process import ScoringProcess
 
 # fixtures reused, not redefined: the scoring bundle, and the streaming job's topics/job/service
 from tests.scoring.conftest import bundle_dir, dev_frame  # noqa: F401

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lfd.contract import FEATURES, N_FEATURES
-from lfd.stack.scoring_process import ScoringProcess
+from lfd_dev.scoring_process import ScoringProcess
 from scoring.oip.generated import grpc_predict_v2_pb2 as pb
 from scoring.oip.generated import grpc_predict_v2_pb2_grpc as pb_grpc
 from tests.security import summary

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from lfd.contract import EXAMPLE_TRANSACTION
-from lfd.stack.scoring_process import ScoringProcess
+from lfd_dev.scoring_process import ScoringProcess
 from tests.security import summary
 from tests.security.conftest import MODEL_NAME
 
@@ -95,3 +95,11 @@ def test_finding_published_schema_describes_the_contract(hardened_service: Scori
     assert {"200", "400", "408", "413", "414", "422", "431", "503"} <= set(responses)
     assert doc["paths"]["/score"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert "/v2/models/{name}/infer" in doc["paths"]
+
+
+def test_finding_other_methods_on_the_hot_routes_are_405_with_allow(hardened_service: ScoringProcess) -> None:
+    """``TRACE /v2/models/{name}/infer`` fell through to the router: a plain-text 404 (schemathesis ST204)."""
+    for path in ("/score", f"/v2/models/{MODEL_NAME}/infer"):
+        response = httpx.request("TRACE", hardened_service.url + path, timeout=30)
+        assert response.status_code == 405 and response.headers["allow"] == "POST", (path, response.text)
+        assert response.json()["field"] == "method"

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from lfd.contract import EXAMPLE_TRANSACTION, N_FEATURES
-from lfd.stack.scoring_process import ScoringProcess
+from lfd_dev.scoring_process import ScoringProcess
 from tests.security.conftest import LIMITS, MODEL_NAME
 
 pytestmark = pytest.mark.integration
