@@ -25,6 +25,7 @@ from lfd.contract import (
     MAX_ID_LENGTH,
     TIME_FIELD,
 )
+from lfd.response import DECISIONS, REQUEST_KEY, RESULTS_KEY, SCORE_PATH, ModelRef, Reason, ScoreResult
 
 from .config import ScoringConfig
 
@@ -74,9 +75,9 @@ def schemas(config: ScoringConfig) -> dict[str, Schema]:
         },
         "ScoreRequest": {
             "type": "object",
-            "required": ["transactions"],
+            "required": [REQUEST_KEY],
             "properties": {
-                "transactions": {
+                REQUEST_KEY: {
                     "type": "array",
                     "description": "Ids must be unique within a request.",
                     "items": _ref("Transaction"),
@@ -85,11 +86,11 @@ def schemas(config: ScoringConfig) -> dict[str, Schema]:
                 }
             },
             "additionalProperties": False,
-            "example": {"transactions": [EXAMPLE_TRANSACTION]},
+            "example": {REQUEST_KEY: [EXAMPLE_TRANSACTION]},
         },
         "Reason": {
             "type": "object",
-            "required": ["feature", "value", "contribution"],
+            "required": list(Reason.__annotations__),
             "properties": {
                 "feature": {"type": "string", "enum": list(FEATURES)},
                 "value": number,
@@ -98,24 +99,24 @@ def schemas(config: ScoringConfig) -> dict[str, Schema]:
         },
         "ModelRef": {
             "type": "object",
-            "required": ["name", "version"],
+            "required": list(ModelRef.__annotations__),
             "properties": {"name": {"type": "string"}, "version": {"type": "string"}},
         },
         "ScoreResult": {
             "type": "object",
-            "required": ["id", "fraud_probability", "decision", "model", "reasons"],
+            "required": list(ScoreResult.__annotations__),  # the response contract: lfd.response
             "properties": {
                 "id": {"type": "string"},
                 "fraud_probability": {"type": "number", "minimum": 0, "maximum": 1},
-                "decision": {"type": "string", "enum": ["fraud", "legit"]},
+                "decision": {"type": "string", "enum": list(DECISIONS)},
                 "model": _ref("ModelRef"),
                 "reasons": {"type": "array", "items": _ref("Reason")},
             },
         },
         "ScoreResponse": {
             "type": "object",
-            "required": ["results"],
-            "properties": {"results": {"type": "array", "items": _ref("ScoreResult")}},
+            "required": [RESULTS_KEY],
+            "properties": {RESULTS_KEY: {"type": "array", "items": _ref("ScoreResult")}},
         },
         "Error": {
             "type": "object",
@@ -255,7 +256,7 @@ def build(config: ScoringConfig) -> Schema:
         },
     }
     paths: dict[str, Schema] = {
-        "/score": {
+        SCORE_PATH: {
             "post": {
                 "summary": "Score transactions: probability, decision and top reason codes",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ScoreRequest")}}},
