@@ -113,8 +113,8 @@ def test_headers_over_limit_are_431(hardened_service: ScoringProcess) -> None:
 
 
 def test_tensor_over_element_limit_is_413_naming_the_tensor(hardened_service: ScoringProcess) -> None:
-    rows = LIMITS["MAX_TENSOR_ELEMENTS"] // N_FEATURES + 1
-    request = {"inputs": [{"name": "input", "datatype": "FP32", "shape": [rows, N_FEATURES], "data": [0.0]}]}
+    shape = [LIMITS["MAX_TENSOR_ELEMENTS"] + 1]  # [n, 30] shapes meet the batch rule (400) instead
+    request = {"inputs": [{"name": "input", "datatype": "FP32", "shape": shape, "data": [0.0]}]}
     response = httpx.post(hardened_service.url + INFER, json=request, timeout=30)
     assert "more than the limit" in refused(response, 413, "input")["rule"]
 
