@@ -18,10 +18,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+# tritonclient's stubs of the same OIP proto (package `inference`): importing the service's own generated
+# stubs too would register every symbol twice in one process (tests/scoring imports tritonclient's).
+from tritonclient.grpc import service_pb2 as pb
+from tritonclient.grpc import service_pb2_grpc as pb_grpc
+
 from lfd.contract import FEATURES, N_FEATURES
 from lfd_dev.scoring_process import ScoringProcess
-from scoring.oip.generated import grpc_predict_v2_pb2 as pb
-from scoring.oip.generated import grpc_predict_v2_pb2_grpc as pb_grpc
 from tests.security import summary
 from tests.security.conftest import LIMITS, MODEL_NAME
 
