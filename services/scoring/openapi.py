@@ -255,11 +255,15 @@ def build(config: ScoringConfig) -> Schema:
             "extensions": {"type": "array", "items": {"type": "string"}},
         },
     }
+    # Inline (not a $ref), with the documented example on `transactions` as BentoML published it: clients
+    # and tests that read the request schema directly keep working.
+    score_request = schemas(config)["ScoreRequest"]
+    score_request["properties"][REQUEST_KEY]["examples"] = [[EXAMPLE_TRANSACTION]]
     paths: dict[str, Schema] = {
         SCORE_PATH: {
             "post": {
                 "summary": "Score transactions: probability, decision and top reason codes",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ScoreRequest")}}},
+                "requestBody": {"required": True, "content": {"application/json": {"schema": score_request}}},
                 "responses": {
                     "200": _json(_ref("ScoreResponse"), "one result per transaction, in request order"),
                     "400": _error("a record breaks the contract: 'field', 'rule' and 'index' say where"),
