@@ -133,7 +133,7 @@ def check_answer(stub: Any, request: Any) -> None:
             return  # refused by grpc itself (GRPC_MAX_MESSAGE_BYTES): the message says which limit
         match = FIELD.search(details)
         assert match, f"no field named in {details!r}"
-        named = {t.name for t in request.inputs} | set(FEATURES) | {"raw_input_contents", "input"}
+        named = {t.name for t in request.inputs} | set(FEATURES) | {"raw_input_contents", "input", "reasons"}
         assert match.group(1) in named, f"field {match.group(1)!r} is not a tensor of the request: {details}"
         return
     outputs = {o.name: o for o in response.outputs}
