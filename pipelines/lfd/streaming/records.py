@@ -8,6 +8,7 @@ Output records are compact JSON strings (the Kafka value); the transaction id is
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ from lfd.contract import ContractViolation, Transaction, parse_transaction
 #: Larger records are rejected before JSON parsing: a contract record is < 1 KiB; 16 KiB leaves room
 #: for long ids and formatting while keeping a hostile record from costing the job memory.
 MAX_RECORD_BYTES: Final = 16_384
+
+#: Most bytes of an original record a dead letter carries: base64 + text of 64 KiB (~150 KB) stays far
+#: below Kafka's default 1 MB message limit of the DLQ topic.
+MAX_DLQ_ORIGINAL_BYTES: Final = 65_536
 
 #: Stable reason codes (the DLQ's ``reason``); ``rule`` carries the human-readable detail.
 REASON_OVERSIZED: Final = "oversized"
@@ -97,9 +102,15 @@ def _dumps(record: dict[str, Any]) -> str:
 
 
 def dead_letter_json(letter: DeadLetter, *, source_topic: str, now_ms: int) -> str:
-    """The `transactions-dlq` value: original bytes (base64 and, when UTF-8, as text) + reason."""
+    """The `transactions-dlq` value: original bytes (base64 and, when UTF-8, as text) + reason.
+
+    At most ``MAX_DLQ_ORIGINAL_BYTES`` of the original are kept (then ``original_truncated`` is true;
+    ``original_size`` and ``original_sha256`` always describe the whole record): a 1.1 MB poison record
+    copied whole (base64 + text, ~2.6 MB) exceeded Kafka's 1 MB message limit in the DLQ sink, failing
+    the job on every restart (found by fuzzing, issue 14)."""
+    kept = letter.original[:MAX_DLQ_ORIGINAL_BYTES]
     try:
-        text: str | None = letter.original.decode("utf-8")
+        text: str | None = kept.decode("utf-8")
     except UnicodeDecodeError:
         text = None
     return _dumps(
@@ -108,8 +119,11 @@ def dead_letter_json(letter: DeadLetter, *, source_topic: str, now_ms: int) -> s
             "reason": letter.reason,
             "field": letter.field,
             "rule": letter.rule,
-            "original_base64": base64.b64encode(letter.original).decode("ascii"),
+            "original_base64": base64.b64encode(kept).decode("ascii"),
             "original_text": text,
+            "original_size": len(letter.original),
+            "original_sha256": hashlib.sha256(letter.original).hexdigest(),
+            "original_truncated": len(kept) < len(letter.original),
             "source_topic": source_topic,
             "dlq_time_ms": now_ms,
         }
