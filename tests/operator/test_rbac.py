@@ -34,6 +34,8 @@ def render_rbac(kubernetes: Any, namespace: str, workdir: Path) -> str:
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: live-fraud-detector\nversion: 0.1.0\n")
     for name in (*RBAC_TEMPLATES, "_helpers.tpl"):
         shutil.copy(CHART / "templates" / name, chart / "templates" / name)
+    # The templates read the chart's defaults (image blocks, service-account names): render with them.
+    shutil.copy(CHART / "values.yaml", chart / "values.yaml")
     result = subprocess.run(
         [str(kubernetes.helm), "template", "lfd", str(chart), "--namespace", namespace],
         capture_output=True,
