@@ -60,7 +60,7 @@ def test_start_ready_moves_to_fresh_ports_when_one_was_taken(taken_port: int, bu
 @pytest.mark.unit
 def test_each_http_port_gets_its_own_bentoml_home_unless_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BENTOML_HOME", raising=False)
-    args = argparse.Namespace(model_uri=None, model_dir="/m", tracking_uri="http://t", max_batch=None,
+    args = argparse.Namespace(model_uri=None, model_dir="/m", tracking_uri="http://t", max_batch=None, threshold=None,
                               host="127.0.0.1", http_port=3001, grpc_port=8002, access_log=False)  # fmt: skip
     _, env = serve_command(args)
     assert env["BENTOML_HOME"].endswith("/bentoml/lfd-serve-3001")
