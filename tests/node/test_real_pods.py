@@ -109,8 +109,12 @@ def test_the_pod_runs_on_the_real_node_as_a_process_of_the_operators_argv(
     assert scoring_pod["node"] == node_config.NODE_NAME
     pid = _task_pid(real_node, scoring_pod["container_id"])
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    # ENTRYPOINT (python -m scoring --host 0.0.0.0 ...) + the operator's args, as Kubernetes composes them
-    assert argv[1:3] == [b"-m", b"scoring"] and b"--model-dir" in argv and BUNDLE_IN_POD.encode() in argv
+    environ = dict(e.split(b"=", 1) for e in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") if b"=" in e)
+    # The image's ENTRYPOINT (python -m scoring) parsed the operator's args and exec'd BentoML with them as
+    # LFD_SCORING_* settings: a wrong argv would have exited before this process existed.
+    assert argv[1:4] == [b"-m", b"bentoml", b"serve"] and b"scoring.service:FraudScoring" in argv
+    assert environ[b"LFD_SCORING_MODEL_DIR"] == BUNDLE_IN_POD.encode()
+    assert environ[b"LFD_SCORING_THRESHOLD"] == b"0.0"  # the FraudModel's spec.threshold
     cgroup = Path(f"/proc/{pid}/cgroup").read_text()
     assert "/lfd/" in cgroup  # under the node's cgroupRoot: a pod of this kubelet, not a stray process
 
