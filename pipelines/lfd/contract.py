@@ -48,6 +48,27 @@ FEATURE_DTYPE: Final = "float32"  # what models are scored with; inputs are pars
 LEGIT_WEIGHT: Final = 283_253 / 36_553
 
 
+#: Longest field name echoed back in an error message (a hostile name must not flood logs or responses).
+MAX_SHOWN_FIELD: Final = 64
+
+
+def quote_field(name: str) -> str:
+    """A field name as error messages show it: ``'name'``, with ``'``, ``\\`` and non-printable characters
+    escaped and a long name cut (marked ``…``), so a client-chosen name (a gRPC tensor called ``'``, a JSON
+    key with a newline) can neither break the message's quoting nor flood it. Plain names read unchanged."""
+    shown = name if len(name) <= MAX_SHOWN_FIELD else name[:MAX_SHOWN_FIELD]
+    escaped = "".join(
+        "\\" + c if c in "'\\" else c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in shown
+    )
+    return f"'{escaped}{'…' if len(name) > MAX_SHOWN_FIELD else ''}'"
+
+
+def field_error(field: str, rule: str, index: int | None = None) -> str:
+    """The one wording of a broken rule, shared by the contract, the scoring service and its clients."""
+    where = f"record {index}: " if index is not None else ""
+    return f"{where}field {quote_field(field)}: {rule}"
+
+
 class ContractViolation(ValueError):
     """A record breaks the contract. ``field`` names the field, ``rule`` the broken rule."""
 
@@ -55,8 +76,7 @@ class ContractViolation(ValueError):
         self.field = field
         self.rule = rule
         self.index = index
-        where = f"record {index}: " if index is not None else ""
-        super().__init__(f"{where}field '{field}': {rule}")
+        super().__init__(field_error(field, rule, index))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 import grpc
 
-from lfd.contract import ContractViolation
+from lfd.contract import ContractViolation, field_error
 
 
 class ScoringError(Exception):
@@ -41,8 +41,7 @@ class InvalidInput(ScoringError):
         self.field = field
         self.rule = rule
         self.index = index
-        where = f"record {index}: " if index is not None else ""
-        super().__init__(f"{where}field '{field}': {rule}")
+        super().__init__(field_error(field, rule, index))
 
     @classmethod
     def from_violation(cls, violation: ContractViolation) -> InvalidInput:

@@ -15,6 +15,7 @@ from lfd.contract import (
     ContractViolation,
     parse_batch,
     parse_transaction,
+    quote_field,
 )
 
 pytestmark = pytest.mark.unit
@@ -104,3 +105,18 @@ def test_the_documented_example_is_a_valid_request() -> None:
     from lfd.contract import EXAMPLE_TRANSACTION
 
     assert parse_transaction(EXAMPLE_TRANSACTION).id == EXAMPLE_TRANSACTION["id"]
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("Amount", "'Amount'"),
+        ("'", "'\\''"),  # fuzz finding: a gRPC tensor named ' made "field '''" unreadable
+        ("a\\b", "'a\\\\b'"),
+        ("line\nbreak", "'line\\nbreak'"),
+        ("x" * 100, "'" + "x" * 64 + "…'"),
+    ],
+)
+def test_field_names_are_quoted_so_a_hostile_name_cannot_break_the_message(name: str, shown: str) -> None:
+    assert quote_field(name) == shown
+    assert str(ContractViolation(name, "is bad")) == f"field {shown}: is bad"
