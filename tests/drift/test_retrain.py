@@ -4,6 +4,8 @@ MLflow that registers @challenger and links the run."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,17 +14,21 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from fraud_operator.crd import render
 from lfd.contract import LABELLED_COLUMNS
 from lfd.drift.retrain import (
     REASON_ANNOTATION,
     RUN_ANNOTATION,
     RetrainConfig,
+    RetrainResult,
     fraudmodel_patch,
     retrain,
     retrain_event,
     training_rows,
+    update_fraudmodel,
 )
 from lfd.training.data import DEFAULT_DATA, load_labelled
+from tests.conftest import Cluster
 
 NOW = dt.datetime(2026, 11, 30, 22, 0, tzinfo=dt.UTC)
 
@@ -92,3 +98,53 @@ def test_retrain_registers_a_challenger_and_links_the_run(
     assert MlflowClient().get_model_version_by_alias(model_name, "challenger").version == result.version
     assert result.run_url is not None and result.run_id is not None
     assert result.run_url.startswith(mlflow_server) and result.run_id in result.run_url
+
+
+@pytest.mark.integration
+def test_update_fraudmodel_patches_the_version_and_posts_an_event(kubernetes: Cluster) -> None:
+    # Given a FraudModel served from a bundle path, on the real API server with the operator's CRD
+    kubectl = Kubectl(kubernetes)
+    kubectl("apply", "-f", "-", stdin=render())
+    kubectl("wait", "--for=condition=Established", "crd/fraudmodels.ml.livefraud.io", "--timeout=60s")
+    namespace = f"retrain-{uuid.uuid4().hex[:8]}"
+    kubectl("create", "namespace", namespace)
+    try:
+        manifest = {
+            "apiVersion": "ml.livefraud.io/v1alpha1",
+            "kind": "FraudModel",
+            "metadata": {"name": "fm", "namespace": namespace},
+            "spec": {"model": {"name": "fraud-detector", "uri": "/models/v1"}},
+        }
+        kubectl("apply", "-f", "-", stdin=json.dumps(manifest))
+        # When a retrain that registered version 9 updates it
+        result = RetrainResult("9", "abc", "http://mlflow:5000/#/experiments/1/runs/abc", None, 7500)
+        patched = update_fraudmodel(namespace, "fm", result, "drift share 0.40 >= 0.3", kubernetes.kubeconfig)
+        # Then the stored object serves version 9 (uri removed: the CRD allows exactly one), links the run
+        stored = json.loads(kubectl("get", "fraudmodel", "fm", "-n", namespace, "-o", "json"))
+        assert stored["spec"]["model"] == {"name": "fraud-detector", "version": "9"}
+        assert stored["metadata"]["generation"] == 2 and patched["metadata"]["uid"] == stored["metadata"]["uid"]
+        annotations = stored["metadata"]["annotations"]
+        assert annotations[RUN_ANNOTATION] == result.run_url
+        assert annotations[REASON_ANNOTATION] == "drift share 0.40 >= 0.3"
+        # And an Event on the FraudModel says what happened
+        events = json.loads(kubectl("get", "events", "-n", namespace, "-o", "json"))["items"]
+        mine = [e for e in events if e["reason"] == "RetrainRegistered"]
+        assert len(mine) == 1 and mine[0]["involvedObject"]["uid"] == stored["metadata"]["uid"]
+        assert "version 9" in mine[0]["message"] and result.run_url in mine[0]["message"]
+        # And a retrain without a registered version is refused before anything is written
+        with pytest.raises(ValueError, match="no version"):
+            update_fraudmodel(namespace, "fm", RetrainResult(None, "r", None, "gate", 10), "x", kubernetes.kubeconfig)
+    finally:
+        kubectl("delete", "namespace", namespace, "--wait=false")
+
+
+class Kubectl:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def __call__(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(
+            [str(self.cluster.kubectl), *args], input=stdin, capture_output=True, text=True, env=self.cluster.env
+        )
+        assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
+        return done.stdout

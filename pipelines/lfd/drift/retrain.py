@@ -36,6 +36,8 @@ class RetrainConfig:
     fraudmodel: str | None = None
     experiment: str = "fraud-detector"
     max_trials: int | None = None
+    kubeconfig: Path | None = None  # None: in-cluster service account, else ~/.kube/config / $KUBECONFIG
+    families: tuple[str, ...] | None = None  # None: every family lfd train knows
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,13 @@ def retrain(recent: pd.DataFrame, config: RetrainConfig, reason: str) -> Retrain
     import mlflow
 
     from lfd.training.data import load_labelled
+    from lfd.training.families import FAMILIES
     from lfd.training.pipeline import run
     from lfd.training.report import TrainConfig
 
+    families = tuple(f for f in FAMILIES if config.families is None or f in config.families)
+    if not families:
+        raise ValueError(f"RetrainConfig.families: none of {config.families} is one of {FAMILIES}")
     rows = training_rows(recent, load_labelled(config.reference_data))
     with tempfile.TemporaryDirectory(prefix="lfd-retrain-") as tmp:
         data = Path(tmp) / "labelled.csv"
@@ -115,6 +121,7 @@ def retrain(recent: pd.DataFrame, config: RetrainConfig, reason: str) -> Retrain
                 model_name=config.model_name,
                 experiment=config.experiment,
                 max_trials=config.max_trials,
+                families=families,
                 show_progress=False,
             )
         )
@@ -124,23 +131,46 @@ def retrain(recent: pd.DataFrame, config: RetrainConfig, reason: str) -> Retrain
         url = run_url(config.tracking_uri, experiment, report.parent_run_id)
     result = RetrainResult(report.registered_version, report.parent_run_id, url, report.registration_refused, len(rows))
     if result.version and config.namespace and config.fraudmodel:
-        update_fraudmodel(config.namespace, config.fraudmodel, result, reason)
+        update_fraudmodel(config.namespace, config.fraudmodel, result, reason, config.kubeconfig)
     return result
 
 
-def update_fraudmodel(namespace: str, name: str, result: RetrainResult, reason: str) -> None:
-    from kubernetes import client, config
+def _api_client(kubeconfig: Path | None) -> Any:
+    from kubernetes import config
 
+    if kubeconfig is not None:
+        return config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
     try:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
     except config.ConfigException:
         config.load_kube_config()  # type: ignore[no-untyped-call]
+    return None  # the default client the loaders configured
+
+
+def update_fraudmodel(
+    namespace: str, name: str, result: RetrainResult, reason: str, kubeconfig: Path | None = None
+) -> dict[str, Any]:
+    """Point the FraudModel at the new version (merge patch: annotations + spec.model) and post an Event.
+
+    Returns the patched object. The operator sees a new pod template and starts a blue-green rollout whose
+    gates decide whether the challenger takes traffic."""
+    from kubernetes import client
+
+    if result.version is None:
+        raise ValueError("update_fraudmodel: the retrain registered no version (nothing to roll out)")
+    api = _api_client(kubeconfig)
     now = dt.datetime.now(dt.UTC)
-    custom = client.CustomObjectsApi()
-    assert result.version is not None
-    body: Any = custom.patch_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, name, fraudmodel_patch(result.version, result.run_url, reason, now)
+    body: Any = client.CustomObjectsApi(api).patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        name,
+        fraudmodel_patch(result.version, result.run_url, reason, now),
+        _content_type="application/merge-patch+json",  # nulls remove spec.model's alias/uri
     )
     message = f"retrained ({reason}); registered version {result.version} as @challenger; MLflow run {result.run_url}"
     event: Any = retrain_event(namespace, name, body["metadata"]["uid"], message, now)  # a dict is a valid body
-    client.CoreV1Api().create_namespaced_event(namespace, event)
+    client.CoreV1Api(api).create_namespaced_event(namespace, event)
+    patched: dict[str, Any] = body
+    return patched
