@@ -77,6 +77,9 @@ class Monitor:
         self.last_drift = 0.0
         self.retraining: threading.Thread | None = None
         self.decisions: list[str] = []
+        self.retrains: list[Any] = []  # lfd.drift.retrain.RetrainResult of each finished retrain, oldest first
+        self.retrain_errors: list[str] = []
+        self.quality_logs = 0
 
     # --- records ---------------------------------------------------------------------------------
 
@@ -124,6 +127,11 @@ class Monitor:
         if now - self.last_drift >= self.config.drift_every_s and len(self.drift_window()) >= 50:
             drift = self.run_drift()
             self.last_drift = now
+            if self.config.log_to_mlflow and qualities:
+                from lfd.drift.tracking import log_quality
+
+                log_quality(qualities, self.champion.name, step=self.quality_logs)  # same cadence as drift
+                self.quality_logs += 1
         self.signals = Signals(
             drift_share=drift,
             label_pr_auc=mine.pr_auc_weighted if mine else None,
@@ -179,8 +187,10 @@ class Monitor:
         def work() -> None:
             try:
                 result = retrain(recent, self.config.retrain, reason)
+                self.retrains.append(result)
                 log.warning("retrain done: version %s, run %s", result.version, result.run_url)
-            except Exception:
+            except Exception as exc:  # the monitor keeps watching; the error is logged and kept
+                self.retrain_errors.append(f"{type(exc).__name__}: {exc}")
                 log.exception("retrain failed")
 
         self.retraining = threading.Thread(target=work, name="lfd-retrain", daemon=True)
