@@ -39,8 +39,8 @@ test-node: setup ## real containers on a local node (containerd+kubelet+kube-pro
 test-unit: ## only the unit tier (no components)
 	@$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
 
-security: setup ## scanners alone: bandit, dependency advisories (both locks), detect-secrets (docs/security.md)
-	@$(VENV)/bin/pytest tests/security/test_scanners.py -p no:cacheprovider $(PYTEST_ARGS)
+security: setup ## scanners alone: bandit, dependency advisories (both locks), detect-secrets, checkov on Dockerfiles (docs/security.md)
+	@$(VENV)/bin/pytest tests/security/test_scanners.py tests/security/test_dockerfiles.py::test_checkov_passes_every_dockerfile -p no:cacheprovider $(PYTEST_ARGS)
 
 FUZZ_EXAMPLES ?= 300
 fuzz: setup ## long fuzzing of every interface (FUZZ_EXAMPLES per property); summary into docs/security.md
