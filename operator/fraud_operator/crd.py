@@ -52,6 +52,12 @@ CEL_RULES: dict[type[BaseModel], list[dict[str, str]]] = {
     ],
 }
 
+#: The object's own name (only ``metadata.name``/``generateName`` are visible to CEL): see ``api.name_problem``.
+NAME_RULE = {
+    "rule": f"self.metadata.name.size() <= {api.NAME_MAX_LENGTH} && self.metadata.name.matches('{api.NAME_PATTERN}')",
+    "message": f"metadata.name: must be {api.NAME_RULE}",
+}
+
 _SCALAR_KEYS = (
     "type",
     "enum",
@@ -199,6 +205,7 @@ def build_crd() -> dict[str, Any]:
                                 "spec": spec_schema,
                                 "status": status_schema,
                             },
+                            "x-kubernetes-validations": [NAME_RULE],
                         }
                     },
                 }

@@ -25,6 +25,7 @@ from fraud_operator.spec import (
     ROLLBACK_ANNOTATION,
     AnalysisRun,
     FraudModelStatus,
+    name_problem,
     parse_spec,
     parse_status,
 )
@@ -83,6 +84,8 @@ def _reconcile(
         spec = parse_spec(body["spec"])
     except ValidationError as e:  # only if the CRD is older than the operator: the API server checks the same
         raise kopf.PermanentError(f"spec of {namespace}/{name} is invalid, fix it: {e}") from e
+    if problem := name_problem(name):  # likewise: the CRD's root rule refuses such a name
+        raise kopf.PermanentError(f"{namespace}/{name} cannot be rolled out, recreate it: {problem}")
     status = parse_status(body.get("status"))
     observed = parse_observed(name, *kube.children(namespace, name))
     meta = body["metadata"]

@@ -9,6 +9,7 @@ an object that slipped past an older CRD).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -30,6 +31,25 @@ ABORT_ANNOTATION = f"{GROUP}/abort"
 RETRY_ANNOTATION = f"{GROUP}/retry"
 
 DEFAULT_IMAGE = "ghcr.io/live-fraud-detector/scoring:0.1.0"
+
+#: The operator names its children after the FraudModel: the stable Service and the HPA ``<name>``, the
+#: Deployments ``<name>-blue``/``-green``, the preview Service ``<name>-preview``. A Service name is a
+#: DNS-1035 label (a-z first, a-z0-9- inside, at most 63), stricter than the DNS subdomain the API server
+#: allows a custom resource's name: a name of 56+ characters or with a dot or a leading digit was stored
+#: but its preview Service could never be created (found by fuzzing FraudModels, issue 14).
+CHILD_NAME_SUFFIXES = ("-blue", "-green", "-preview")
+NAME_MAX_LENGTH = 63 - max(len(suffix) for suffix in CHILD_NAME_SUFFIXES)  # 55
+NAME_PATTERN = "^[a-z]([-a-z0-9]*[a-z0-9])?$"
+NAME_RULE = f"a DNS-1035 label (lower-case letter first, then a-z, 0-9 or '-', ending alphanumeric) of at most \
+{NAME_MAX_LENGTH} characters: the operator names its Services <name> and <name>-preview"
+
+
+def name_problem(name: str) -> str | None:
+    """What is wrong with a FraudModel's name (None: nothing). The CRD's root CEL rule says the same."""
+    if len(name) > NAME_MAX_LENGTH or not re.fullmatch(NAME_PATTERN, name):
+        return f"metadata.name: must be {NAME_RULE}, got {name[:80]!r}"
+    return None
+
 
 Colour = Literal["blue", "green"]
 Phase = Literal["Progressing", "Healthy", "Paused", "Degraded"]
