@@ -73,7 +73,7 @@ step_uv() {
 step_python() {
   local uv; uv="$(uv_bin)"
   log "python: main environment (.venv) from uv.lock"
-  (cd "$repo" && "$uv" sync --frozen --extra main --group dev --group test --quiet)
+  (cd "$repo" && "$uv" sync --frozen --extra main --group dev --group test --group cloud --quiet)
   log "python: streaming environment (.venv-streaming, PyFlink) from uv.lock"
   (cd "$repo" && UV_PROJECT_ENVIRONMENT=.venv-streaming "$uv" sync --frozen --extra streaming --group dev --quiet)
 }

@@ -3,6 +3,7 @@ module (lfd_dev), no `lfd` dev command, and every product package it should."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from lfd_dev.settings import Settings
 
 PRODUCT_PACKAGES = {"lfd", "scoring", "fraud_operator"}
+TEST_ONLY = {"tritonclient", "papermill", "ipykernel", "nbformat", "pytest", "hypothesis"}
 
 
 def _build_wheel(settings: Settings, out: Path) -> Path:
@@ -53,3 +55,13 @@ def test_wheel_declares_no_dev_command(wheel: zipfile.ZipFile) -> None:
     text = wheel.read(entry_points).decode()
     scripts = [line.split("=")[0].strip() for line in text.split("[console_scripts]")[1].splitlines() if "=" in line]
     assert scripts == ["kubectl-fraudmodel"]  # the kubectl plugin is a product command; `lfd` is lfd-dev's
+
+
+@pytest.mark.integration
+def test_wheel_metadata_offers_images_no_test_or_cloud_dependency(wheel: zipfile.ZipFile) -> None:
+    """What `uv pip install .[main]` can pull into an image: no Pulumi SDK, no test-only client."""
+    [metadata] = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+    required = re.findall(r"^Requires-Dist:\s*([A-Za-z0-9_.-]+)", wheel.read(metadata).decode(), flags=re.MULTILINE)
+    assert {"bentoml", "kopf", "numpy"} <= set(required)  # the image dependencies are there...
+    leaked = [name for name in required if name.startswith("pulumi") or name in TEST_ONLY]
+    assert leaked == [], "cloud/test-only packages belong in dependency groups, not in the main extra"

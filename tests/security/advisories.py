@@ -27,7 +27,7 @@ from packaging.version import InvalidVersion, Version
 HERE = Path(__file__).parent
 SNAPSHOT = HERE / "advisories.json"
 REPO = HERE.parents[1]
-ENVIRONMENTS = {"main (.venv)": ["--extra", "main", "--group", "dev", "--group", "test"],
+ENVIRONMENTS = {"main (.venv)": ["--extra", "main", "--group", "dev", "--group", "test", "--group", "cloud"],
                 "streaming (.venv-streaming)": ["--extra", "streaming", "--group", "dev"]}  # fmt: skip
 #: Advisories we accept, with why. Empty: nothing is waived.
 WAIVERS: dict[str, str] = {}

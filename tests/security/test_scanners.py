@@ -59,7 +59,7 @@ def test_pip_audit_reach_is_reported(tmp_path: Path) -> None:
     404 for every package (docs/security.md), which this test states instead of hiding."""
     requirements = tmp_path / "main.txt"
     export = [advisories.uv_binary(), "export", "--frozen", "--no-hashes", "--no-emit-project", "--extra", "main"]
-    requirements.write_text(run([*export, "--group", "dev", "--group", "test"]).stdout)
+    requirements.write_text(run([*export, "--group", "dev", "--group", "test", "--group", "cloud"]).stdout)
     out = tmp_path / "audit.json"
     run([str(BIN / "pip-audit"), "-r", str(requirements), "--no-deps", "--disable-pip", "-s", "pypi",
          "--progress-spinner", "off", "-f", "json", "-o", str(out)], timeout=900)  # fmt: skip
