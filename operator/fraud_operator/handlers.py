@@ -1,14 +1,16 @@
 """kopf registration: thin handlers only, built for one ``OperatorConfig`` by ``build_registry`` and run with
 ``lfd operator run`` / ``python -m fraud_operator run`` (``cli.py``), which pass the settings in explicitly.
 
-One timer per FraudModel drives the state machine every ``interval`` seconds; it never sleeps and keeps no
-state of its own (everything lives in the FraudModel's status and its children), so a restarted operator picks
-up a rollout exactly where it stopped. Run exactly one replica (``--standalone``; see docs/operator.md).
+kopf watches FraudModels into an in-memory index; the periodic reconciler (``periodic.py``, started at start-up)
+drives each one's state machine every ``interval`` seconds. It keeps no state of its own (everything lives in the
+FraudModel's status and its children), so a restarted operator picks up a rollout exactly where it stopped.
+Nothing here adds a finalizer to a FraudModel. Run exactly one replica (``--standalone``; see docs/operator.md).
+Only kopf's public API is used (``tests/operator/test_kopf_public_api.py`` checks).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import logging
 from typing import Any
 
@@ -17,18 +19,13 @@ import kopf
 from fraud_operator import metrics
 from fraud_operator.analysis.runner import Runner
 from fraud_operator.config import OperatorConfig
-from fraud_operator.kube import Kube
+from fraud_operator.kube import Kube, fraudmodel_ref
+from fraud_operator.periodic import Key, Reconciler
 from fraud_operator.reconcile import reconcile_once
 from fraud_operator.spec import GROUP, PLURAL, VERSION
 
-RECONCILE_ID = "reconcile"
-
-
-class _QuietTimerSuccess(logging.Filter):
-    """Drop kopf's "Timer 'reconcile' succeeded." line: it would repeat every interval; our step logs say more."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "Timer 'reconcile' succeeded" not in record.getMessage()
+#: The kopf index of watched FraudModels; kopf passes it to handlers as the keyword of this name.
+INDEX_ID = "fraudmodels"
 
 
 def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
@@ -41,8 +38,15 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         # (the kubernetes client's config: kubeconfig or the in-cluster service account).
         return kopf.login_via_client(**kwargs)
 
+    @kopf.index(GROUP, VERSION, PLURAL, id=INDEX_ID, registry=registry)
+    def fraudmodels(namespace: str | None, name: str, **_: Any) -> dict[Key, bool]:
+        assert namespace is not None  # FraudModel is namespaced
+        return {(namespace, name): True}
+
     @kopf.on.startup(id="configure", registry=registry)
-    def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> None:
+        # No handler needs a finalizer, so kopf removes this one from any FraudModel still carrying it (put there
+        # by an operator older than periodic.py): deleting those stops hanging too.
         settings.persistence.finalizer = f"{GROUP}/finalizer"
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
         settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
@@ -51,37 +55,33 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         settings.posting.level = logging.WARNING  # our Events are explicit; kopf's own INFO chatter stays in logs
         settings.watching.server_timeout = 120
         settings.scanning.disabled = True  # no cluster-wide namespace/CRD scans: the namespaced Role is enough
-        logging.getLogger("kopf.objects").addFilter(_QuietTimerSuccess())
-        memo["config"] = config
-        memo["kube"] = Kube.connect()
-        memo["runner"] = Runner(config)
+        kube = Kube.connect()
+        runner = Runner(config)
+
+        def step(namespace: str, name: str) -> None:
+            reconcile_once(kube, config, runner, namespace, name)
+
+        def warn(namespace: str, name: str, reason: str, message: str) -> None:
+            kube.post_event(fraudmodel_ref(namespace, name), "Warning", reason, message)
+
         metrics.serve(config.metrics_port)
+        # kwargs[INDEX_ID] is kopf's live index: empty now, filled by the watch as it lists and follows.
+        reconciler = Reconciler(known=kwargs[INDEX_ID], step=step, warn=warn, interval=config.interval)
+        memo["reconciler"] = asyncio.create_task(reconciler.run(), name="periodic reconcile")
 
-    @kopf.timer(
-        GROUP,
-        VERSION,
-        PLURAL,
-        id=RECONCILE_ID,
-        interval=config.interval,
-        initial_delay=0.0,
-        backoff=3.0,
-        registry=registry,
-    )
-    def reconcile(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-        assert namespace is not None  # FraudModel is namespaced
-        reconcile_once(memo["kube"], memo["config"], memo["runner"], namespace, name)
+    @kopf.on.probe(id="reconciling", registry=registry)
+    def reconciling(memo: kopf.Memo, **_: Any) -> bool:
+        """The liveness endpoint fails if the periodic reconciler has stopped."""
+        task: asyncio.Task[None] = memo["reconciler"]
+        if task.done():
+            raise RuntimeError("the periodic reconciler has stopped")
+        return True
 
-    _without_finalizer(registry, RECONCILE_ID)
+    @kopf.on.cleanup(id="stop", registry=registry)
+    async def stop(memo: kopf.Memo, **_: Any) -> None:
+        task: asyncio.Task[None] | None = memo.get("reconciler")
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     return registry
-
-
-def _without_finalizer(registry: kopf.OperatorRegistry, handler_id: str) -> None:
-    """kopf gives every timer a finalizer. Ours needs none (children go with their owner references), and one
-    would make deleting a FraudModel, or its namespace, hang whenever the operator is not running.
-
-    kopf (1.45) has no public option for this: ``requires_finalizer=True`` is fixed for timers and daemons,
-    so this reaches into the registry. It is the operator's only private kopf access; see docs/architecture.md."""
-    spawning = registry._spawning
-    spawning._handlers = [
-        dataclasses.replace(h, requires_finalizer=False) if h.id == handler_id else h for h in spawning._handlers
-    ]

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from fraud_operator.builders import FRAUDMODEL_LABEL, preview_service_name
-from fraud_operator.spec import GROUP, PLURAL, VERSION
+from fraud_operator.spec import GROUP, KIND, PLURAL, VERSION
 
 MERGE = "application/merge-patch+json"
+#: Who posts our Events (the "From" column of `kubectl describe`).
+EVENT_SOURCE = "fraud-operator"
+EVENT_MESSAGE_LIMIT = 1024
+
+log = logging.getLogger(__name__)
 
 
 def load_config() -> None:
@@ -22,6 +29,31 @@ def load_config() -> None:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
     except config.ConfigException:
         config.load_kube_config()  # type: ignore[no-untyped-call]
+
+
+def fraudmodel_ref(namespace: str, name: str, uid: str | None = None) -> dict[str, str]:
+    """Pure: the involvedObject of an Event about a FraudModel."""
+    ref = {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "namespace": namespace, "name": name}
+    return ref | ({"uid": uid} if uid else {})
+
+
+def event_body(ref: Mapping[str, str], type_: str, reason: str, message: str, now: datetime) -> dict[str, Any]:
+    """Pure: a core/v1 Event (the legacy shape `kubectl get events` and `describe` show; no eventTime, so the API
+    server does not ask for the events.k8s.io reporting fields). Long messages are cut: the API refuses > 1 KiB."""
+    if len(message) > EVENT_MESSAGE_LIMIT:
+        message = message[: EVENT_MESSAGE_LIMIT - 3] + "..."
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "metadata": {"generateName": f"{ref['name']}.", "namespace": ref["namespace"]},
+        "involvedObject": dict(ref),
+        "type": type_,
+        "reason": reason,
+        "message": message,
+        "source": {"component": EVENT_SOURCE},
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
 
 
 def _json(response: Any) -> Any:
@@ -142,3 +174,13 @@ class Kube:
         self.custom.patch_namespaced_custom_object_status(
             GROUP, VERSION, namespace, PLURAL, name, body, _content_type=MERGE, _preload_content=False
         )
+
+    def post_event(self, ref: Mapping[str, str], type_: str, reason: str, message: str) -> None:
+        """An Event about ``ref``; a refusal is logged, never raised (Events are auxiliary)."""
+        body = event_body(ref, type_, reason, message, datetime.now(UTC))
+        try:
+            self.core.create_namespaced_event(ref["namespace"], body, _preload_content=False)  # type: ignore[arg-type]  # a dict is sent as is
+        except ApiException as e:
+            log.warning(
+                "could not post Event %s for %s/%s: %s %s", reason, ref["namespace"], ref["name"], e.status, e.reason
+            )

@@ -15,7 +15,7 @@ from fraud_operator import metrics
 from fraud_operator.act import AnalysisRunner, act, apply_requests
 from fraud_operator.config import OperatorConfig
 from fraud_operator.decide import Requests, decide, iso
-from fraud_operator.kube import Kube
+from fraud_operator.kube import Kube, fraudmodel_ref
 from fraud_operator.observed import parse_observed
 from fraud_operator.plan import Plan
 from fraud_operator.spec import (
@@ -94,7 +94,7 @@ def _reconcile(
     if plan.status is not None:
         _record(kube, namespace, name, meta["resourceVersion"], with_analyses(plan.status, outcome.analyses))
     apply_requests(kube, namespace, name, plan)
-    _announce(body, plan, outcome.analyses, status)
+    _announce(kube, body, plan, outcome.analyses, status)
     return plan
 
 
@@ -108,19 +108,19 @@ def _record(kube: Kube, namespace: str, name: str, resource_version: str, status
         raise
 
 
-def _announce(body: Mapping[str, Any], plan: Plan, runs: list[AnalysisRun], before: FraudModelStatus) -> None:
+def _announce(
+    kube: Kube, body: Mapping[str, Any], plan: Plan, runs: list[AnalysisRun], before: FraudModelStatus
+) -> None:
     """Kubernetes Events, metrics and one structured log line per step change."""
+    meta = body["metadata"]
+    ref = fraudmodel_ref(meta["namespace"], meta["name"], meta.get("uid"))
     for run in runs:
         metrics.ANALYSES.labels(kind=run.kind, result=run.result).inc()
         if run.result != "Inconclusive":
-            kopf.event(
-                body,  # type: ignore[arg-type]
-                type="Normal" if run.result == "Passed" else "Warning",
-                reason=f"Analysis{run.result}",
-                message=f"{run.kind}-promotion: {run.message}",
-            )
+            kind = "Normal" if run.result == "Passed" else "Warning"
+            kube.post_event(ref, kind, f"Analysis{run.result}", f"{run.kind}-promotion: {run.message}")
     for event in plan.events:
-        kopf.event(body, type=event.type, reason=event.reason, message=event.message)  # type: ignore[arg-type]
+        kube.post_event(ref, event.type, event.reason, event.message)
         if event.rollout is not None:
             metrics.ROLLOUTS.labels(kind=event.rollout).inc()
         if event.reason in metrics.ROLLBACK_REASONS:

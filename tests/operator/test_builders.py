@@ -185,18 +185,6 @@ def test_plugin_rolls_back_to_the_previous_stable_revision() -> None:
 
 
 @pytest.mark.unit
-def test_reconcile_timer_adds_no_finalizer() -> None:
-    """Deleting a FraudModel (or its namespace) must not hang while the operator is down."""
-    from fraud_operator.config import OperatorConfig
-    from fraud_operator.handlers import RECONCILE_ID, build_registry
-
-    registry = build_registry(OperatorConfig(interval=7.0))
-    timers = {h.id: h for h in registry._spawning.get_all_handlers()}
-    assert timers[RECONCILE_ID].requires_finalizer is False
-    assert timers[RECONCILE_ID].interval == 7.0  # the settings given, not read from the environment at import
-
-
-@pytest.mark.unit
 def test_operator_settings_come_from_flags_over_the_environment() -> None:
     import argparse
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +192,28 @@ def test_invalid_fraudmodels_are_refused_naming_the_field(
 def test_kubectl_explain_teaches_the_fields(fraudmodels: FraudModels) -> None:
     result = fraudmodels.kubectl("explain", "fraudmodel.spec.rollout.scaleDownDelaySeconds", check=True)
     assert "instant rollback window" in " ".join(result.stdout.split())
+
+
+@pytest.mark.e2e
+def test_no_finalizer_so_a_delete_completes_while_the_operator_is_down(
+    fraudmodels: FraudModels, operator: OperatorProcess, simulator: PodSimulator
+) -> None:
+    # Given a FraudModel the operator reconciles, and one still carrying the finalizer older operators put there
+    fraudmodels.apply("good-v1", **fast())
+    old = fraudmodels.manifest("good-v1", name="old", **fast())
+    old["metadata"]["finalizers"] = ["ml.livefraud.io/finalizer"]
+    fraudmodels.kubectl("apply", "-f", "-", input_text=json.dumps(old), check=True)
+    fraudmodels.wait(lambda s: bool(s.get("phase")), "first reconcile", timeout=60)
+    fraudmodels.wait(lambda s: s.get("observedGeneration") == 1, "first reconcile of old", timeout=60, name="old")
+    # Then none gets a finalizer, however many reconciles pass, and the leftover one is removed
+    wait_for(lambda: not fraudmodels.get("old")["metadata"].get("finalizers"), 30, "the old finalizer removed")
+    for _ in range(6):
+        assert fraudmodels.get()["metadata"].get("finalizers") in (None, []), fraudmodels.get()["metadata"]
+        time.sleep(0.5)
+    # When the operator is stopped and the FraudModel deleted
+    operator.stop()
+    deleted = fraudmodels.kubectl("delete", "fraudmodel", "fm", "-n", fraudmodels.namespace, "--timeout=30s")
+    # Then the delete completes: nothing waits for the operator
+    assert deleted.returncode == 0, deleted.stderr
+    gone = fraudmodels.kubectl("get", "fraudmodel", "fm", "-n", fraudmodels.namespace)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
