@@ -1,10 +1,11 @@
-"""Unit: backoff grows and caps; the breaker opens, probes once, and closes again."""
+"""Unit: backoff grows and caps; the breaker opens, probes once, and closes again; the attempts of one call
+under both (what the two scoring clients share)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lfd.streaming.resilience import Backoff, BreakerState, CircuitBreaker
+from lfd.streaming.resilience import Attempts, Backoff, BreakerState, CircuitBreaker
 
 pytestmark = pytest.mark.unit
 
@@ -51,3 +52,44 @@ def test_breaker_half_open_lets_one_trial_through() -> None:
         BreakerState.HALF_OPEN,
         BreakerState.CLOSED,
     ]
+
+
+class Heard:
+    def __init__(self) -> None:
+        self.retries: list[str] = []
+        self.states: list[BreakerState] = []
+
+    def on_retry(self, error: str) -> None:
+        self.retries.append(error)
+
+    def on_breaker(self, state: BreakerState) -> None:
+        self.states.append(state)
+
+
+def _attempts(max_attempts: int | None, heard: Heard, now: list[float]) -> Attempts:
+    backoff = Backoff(initial_s=0.1, maximum_s=1.0, jitter=0.0)
+    return Attempts(backoff, CircuitBreaker(failure_threshold=2, open_s=5.0), max_attempts, heard, lambda: now[0])
+
+
+def test_attempts_back_off_then_wait_for_the_open_breaker_then_close_it() -> None:
+    heard, now = Heard(), [0.0]
+    attempts = _attempts(None, heard, now)
+    assert attempts.delay() == 0 and attempts.made == 1
+    assert attempts.failed("503") and attempts.delay() == pytest.approx(0.1)  # backoff after attempt 1
+    assert attempts.delay() == 0 and attempts.made == 2
+    assert attempts.failed("503") and heard.states == [BreakerState.OPEN]
+    assert attempts.delay() == pytest.approx(0.2)  # backoff after attempt 2...
+    assert attempts.delay() == pytest.approx(5.0)  # ...then the open breaker's wait
+    now[0] = 5.0
+    assert attempts.delay() == 0 and attempts.made == 3  # the half-open trial
+    attempts.succeeded()
+    assert heard.retries == ["503", "503"] and heard.states[-1] is BreakerState.CLOSED
+
+
+def test_bounded_attempts_give_up_without_announcing_a_retry() -> None:
+    heard = Heard()
+    attempts = _attempts(2, heard, [0.0])
+    attempts.delay()
+    assert attempts.failed("timeout") is True
+    attempts.delay(), attempts.delay()
+    assert attempts.failed("timeout") is False and heard.retries == ["timeout"]

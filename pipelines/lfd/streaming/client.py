@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import httpx
 
 from lfd.response import SCORE_PATH, ResponseError, ScoreResult, build_request, results_for
-from lfd.streaming.resilience import Backoff, BreakerState, CircuitBreaker
+from lfd.streaming.resilience import Attempts, Backoff, BreakerState, CircuitBreaker
 
 
 class ScoringUnavailable(Exception):
@@ -81,36 +81,21 @@ class ScoringClient:
     http: httpx.AsyncClient | None = None
 
     async def score(self, records: list[dict[str, Any]]) -> list[ScoreResult]:
-        attempt = 0
+        attempts = Attempts(self.backoff, self.breaker, self.max_attempts, self.listener, self.clock)
         while True:
-            wait = self.breaker.wait_time(self.clock())
-            if wait > 0:
+            while (wait := attempts.delay()) > 0:
                 await self.sleep(wait)
-                continue
-            attempt += 1
             try:
                 results = await self._post(records)
             except ScoringUnavailable as exc:
-                self._record(success=False)
-                if self.max_attempts is not None and attempt >= self.max_attempts:
-                    raise
-                self.listener.on_retry(str(exc))
-                await self.sleep(self.backoff.delay(attempt))
-                continue
-            except ScoringRejected:
-                self._record(success=True)  # the service is up; the input is the problem
+                if attempts.failed(str(exc)):
+                    continue
                 raise
-            self._record(success=True)
+            except ScoringRejected:
+                attempts.succeeded()  # the service is up; the input is the problem
+                raise
+            attempts.succeeded()
             return results
-
-    def _record(self, *, success: bool) -> None:
-        before = self.breaker.state
-        if success:
-            self.breaker.record_success(self.clock())
-        else:
-            self.breaker.record_failure(self.clock())
-        if self.breaker.state is not before:
-            self.listener.on_breaker(self.breaker.state)
 
     async def _post(self, records: list[dict[str, Any]]) -> list[ScoreResult]:
         if self.http is None:

@@ -34,7 +34,7 @@ import orjson
 from lfd.constants import MODEL_NAME
 from lfd.streaming.batch import Scored
 from lfd.streaming.client import ClientListener, NullListener, ScoringRejected, ScoringUnavailable
-from lfd.streaming.resilience import Backoff, CircuitBreaker
+from lfd.streaming.resilience import Attempts, Backoff, CircuitBreaker
 
 FEATURES_INPUT = "input"
 REASONS_PARAMETER = "reasons"
@@ -101,37 +101,22 @@ class OipBatchClient:
 
     def score(self, features: npt.NDArray[np.float64]) -> Scored:
         """Score a batch; retries unavailability, raises ``ScoringRejected`` for a refused input."""
-        attempt = 0
+        attempts = Attempts(self.backoff, self.breaker, self.max_attempts, self.listener, self.clock)
         while True:
-            wait = self.breaker.wait_time(self.clock())
-            if wait > 0:
+            while (wait := attempts.delay()) > 0:
                 self.sleep(wait)
-                continue
-            attempt += 1
             try:
                 scored = self._post(features)
             except ScoringUnavailable as exc:
                 self._drop_connection()  # the next attempt may reach another pod or colour
-                self._record(success=False)
-                if self.max_attempts is not None and attempt >= self.max_attempts:
-                    raise
-                self.listener.on_retry(str(exc))
-                self.sleep(self.backoff.delay(attempt))
-                continue
-            except ScoringRejected:
-                self._record(success=True)
+                if attempts.failed(str(exc)):
+                    continue
                 raise
-            self._record(success=True)
+            except ScoringRejected:
+                attempts.succeeded()
+                raise
+            attempts.succeeded()
             return scored
-
-    def _record(self, *, success: bool) -> None:
-        before = self.breaker.state
-        if success:
-            self.breaker.record_success(self.clock())
-        else:
-            self.breaker.record_failure(self.clock())
-        if self.breaker.state is not before:
-            self.listener.on_breaker(self.breaker.state)
 
     def _client(self) -> httpx.Client:
         now = self.clock()

@@ -1,15 +1,19 @@
-"""Retry delays and a circuit breaker: pure state machines with an injectable clock.
+"""Retry delays, a circuit breaker, and the attempts of one call under both: pure state machines with an
+injectable clock, shared by the two scoring clients (async ``/score``, blocking OIP v2 batches).
 
-The scoring client asks ``CircuitBreaker.wait_time(now)`` before each call: 0 means "call now",
-anything else means "the service is known to be down, wait this long". It never gives up, so a
-service outage turns into back-pressure on the Flink job instead of lost records.
+A client asks ``Attempts.delay()`` before each try: 0 means "call now", anything else means "wait this long
+first" (the backoff after a failure, or the breaker saying the service is known to be down). Without
+``max_attempts`` it never gives up, so a service outage turns into back-pressure on the Flink job instead of
+lost records.
 """
 
 from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -81,3 +85,54 @@ class CircuitBreaker:
         self.state = state
         self.transitions.append((now, state))
         del self.transitions[:-20]  # keep a short history for logs
+
+
+class RetryListener(Protocol):
+    def on_retry(self, error: str) -> None: ...
+
+    def on_breaker(self, state: BreakerState) -> None: ...
+
+
+@dataclass
+class Attempts:
+    """The attempts of one call: the caller sleeps ``delay()`` until it is 0, tries, and reports the outcome
+    (``succeeded`` -- also for a refused input: the service is up --, or ``failed``, which says when to stop)."""
+
+    backoff: Backoff
+    breaker: CircuitBreaker
+    max_attempts: int | None
+    listener: RetryListener
+    clock: Callable[[], float]
+    made: int = 0
+    _backing_off: float = 0.0
+
+    def delay(self) -> float:
+        """Seconds to wait before trying; 0 = try now (this counts as an attempt)."""
+        if self._backing_off > 0:
+            wait, self._backing_off = self._backing_off, 0.0
+            return wait
+        wait = self.breaker.wait_time(self.clock())
+        if wait == 0:
+            self.made += 1
+        return wait
+
+    def succeeded(self) -> None:
+        self._record(success=True)
+
+    def failed(self, error: str) -> bool:
+        """Record an unavailability; False when the attempts are used up (the caller re-raises)."""
+        self._record(success=False)
+        if self.max_attempts is not None and self.made >= self.max_attempts:
+            return False
+        self.listener.on_retry(error)
+        self._backing_off = self.backoff.delay(self.made)
+        return True
+
+    def _record(self, *, success: bool) -> None:
+        before = self.breaker.state
+        if success:
+            self.breaker.record_success(self.clock())
+        else:
+            self.breaker.record_failure(self.clock())
+        if self.breaker.state is not before:
+            self.listener.on_breaker(self.breaker.state)
