@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from lfd.oip import build_binary_request
 from lfd.streaming import produce as p
 from lfd.streaming import records
 from lfd.streaming.batch import Scored, Topics, batch_outputs, parse_values, score_values
-from lfd.streaming.oip_client import decode_response, encode_request
+from lfd.streaming.oip_client import decode_response
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 20_000
@@ -85,7 +86,7 @@ def main() -> int:
         ),
         "request body (binary FP64) + answer decode": timed(
             lambda: [
-                (encode_request(pb.features, fraud_reasons=True), decode_response(a, len(pb.rows), 1.0))
+                (build_binary_request(pb.features, fraud_reasons=True), decode_response(a, len(pb.rows), 1.0))
                 for pb, a in zip(parsed, answers, strict=True)
             ]
         ),

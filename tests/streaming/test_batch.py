@@ -10,10 +10,11 @@ import numpy as np
 import orjson
 import pytest
 
+from lfd import oip
 from lfd.contract import FEATURES
 from lfd.streaming import batch, records, tables
 from lfd.streaming.config import StreamConfig
-from lfd.streaming.oip_client import decode_response, encode_request
+from lfd.streaming.oip_client import decode_response
 from lfd.streaming.produce import MALFORMED_KINDS, malformed_value
 
 pytestmark = pytest.mark.unit
@@ -90,7 +91,8 @@ def test_outputs_carry_key_model_colour_times_and_reasons_only_on_alerts() -> No
 
 def test_binary_request_and_json_answer_round_trip() -> None:
     matrix = np.arange(60, dtype=np.float64).reshape(2, 30)
-    body, header_length = encode_request(matrix, fraud_reasons=True)
+    body, headers = oip.build_binary_request(matrix, fraud_reasons=True)
+    header_length = int(headers[oip.HEADER_LENGTH])
     header = orjson.loads(body[:header_length])
     assert header["inputs"][0]["shape"] == [2, 30] and header["parameters"] == {"reasons": "fraud"}
     assert np.frombuffer(body[header_length:], dtype="<f8").reshape(2, 30).tolist() == matrix.tolist()
@@ -115,7 +117,7 @@ def test_an_answer_for_the_wrong_number_of_rows_is_unavailability_not_a_result()
         "model_name": "m",
         "outputs": [{"name": "fraud_probability", "data": [0.1]}, {"name": "decision", "data": [0]}],
     }
-    with pytest.raises(ScoringUnavailable, match="1 rows for 2"):
+    with pytest.raises(ScoringUnavailable, match=r"one value per row sent \(2\), got 1"):
         decode_response(orjson.dumps(answer), 2, 1.0)
 
 

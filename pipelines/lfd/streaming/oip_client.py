@@ -4,10 +4,9 @@ Why binary REST and not gRPC (measured, docs/streaming.md): both cost the job th
 (one request, raw little-endian FP64 rows), but the streaming environment is pinned by PyFlink to
 protobuf 5 and cannot load the service's protobuf-6 stubs; REST needs only httpx.
 
-Wire format (the server half is ``scoring.oip.rest`` / ``scoring.oip.tensors``): a JSON header of
-``Inference-Header-Content-Length`` bytes, then the ``[n, 30]`` FP64 matrix; request parameter
-``reasons: "fraud"`` asks for exact reason codes of the rows decided fraud. The JSON answer carries
-``fraud_probability``, ``decision``, ``reasons`` and, in ``parameters.colour``, the colour that scored.
+Wire format: ``lfd.oip``, the module that also builds the service's answers (a JSON header, then the
+``[n, 30]`` FP64 matrix; request parameter ``reasons: "fraud"`` asks for exact reason codes of the rows decided
+fraud; the JSON answer carries ``fraud_probability``, ``decision``, ``reasons`` and the colour that scored).
 
 Failure policy, as in :mod:`lfd.streaming.client`: unavailability (transport errors, timeouts, 404 --
 the model is being swapped --, 408, 429, 5xx, unreadable answers) is retried with backoff behind a
@@ -24,60 +23,34 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 import numpy as np
 import numpy.typing as npt
 import orjson
 
+from lfd import oip
 from lfd.constants import MODEL_NAME
 from lfd.streaming.batch import Scored
 from lfd.streaming.client import ClientListener, NullListener, ScoringRejected, ScoringUnavailable
 from lfd.streaming.resilience import Attempts, Backoff, CircuitBreaker
 
-FEATURES_INPUT = "input"
-REASONS_PARAMETER = "reasons"
-COLOUR_PARAMETER = "colour"
-
-
-def infer_url(base: str, model_name: str) -> str:
-    return f"{base.rstrip('/')}/v2/models/{model_name}/infer"
-
-
-def encode_request(features: npt.NDArray[np.float64], *, fraud_reasons: bool) -> tuple[bytes, int]:
-    """The binary-extension body and its JSON header's length."""
-    matrix = np.ascontiguousarray(features, dtype="<f8")
-    header: dict[str, Any] = {
-        "inputs": [
-            {
-                "name": FEATURES_INPUT,
-                "datatype": "FP64",
-                "shape": list(matrix.shape),
-                "parameters": {"binary_data_size": matrix.nbytes},
-            }
-        ]
-    }
-    if fraud_reasons:
-        header["parameters"] = {REASONS_PARAMETER: "fraud"}
-    head = orjson.dumps(header)
-    return head + matrix.tobytes(), len(head)
-
 
 def decode_response(body: bytes, n: int, scoring_ms: float) -> Scored:
     """A JSON infer answer → :class:`Scored`; ``ScoringUnavailable`` when it does not fit the request."""
     try:
-        doc = orjson.loads(body)
-        outputs = {o["name"]: o["data"] for o in doc["outputs"]}
-        proba, decision = outputs["fraud_probability"], outputs["decision"]
-        reasons = outputs.get(REASONS_PARAMETER)
-        colour = (doc.get("parameters") or {}).get(COLOUR_PARAMETER, "")
-        model_name, model_version = str(doc["model_name"]), str(doc.get("model_version", ""))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ScoringUnavailable(f"unreadable infer answer: {exc!r}") from exc
-    if len(proba) != n or len(decision) != n or (reasons is not None and len(reasons) != n):
-        raise ScoringUnavailable(f"infer answer has {len(proba)} rows for {n} sent")
-    return Scored(proba, decision, reasons, model_name, model_version, str(colour), round(scoring_ms, 3))
+        answer = oip.parse_infer_response(orjson.loads(body), n)
+    except (orjson.JSONDecodeError, oip.OipFormatError) as exc:
+        raise ScoringUnavailable(f"unreadable infer answer: {exc}") from exc
+    return Scored(
+        answer.proba,
+        answer.decision,
+        answer.reasons,
+        answer.model_name,
+        answer.model_version,
+        answer.colour,
+        round(scoring_ms, 3),
+    )
 
 
 @dataclass
@@ -134,12 +107,11 @@ class OipBatchClient:
             self._http = None
 
     def _post(self, features: npt.NDArray[np.float64]) -> Scored:
-        body, header_length = encode_request(features, fraud_reasons=self.fraud_reasons)
-        headers = {"Inference-Header-Content-Length": str(header_length), "Content-Type": "application/octet-stream"}
+        body, headers = oip.build_binary_request(features, fraud_reasons=self.fraud_reasons)
         began = time.perf_counter()
         try:
             response = self._client().post(
-                infer_url(self.base_url, self.model_name), content=body, headers=headers, timeout=self.timeout_s
+                oip.infer_url(self.base_url, self.model_name), content=body, headers=headers, timeout=self.timeout_s
             )
         except httpx.HTTPError as exc:
             raise ScoringUnavailable(f"{type(exc).__name__}: {exc}") from exc

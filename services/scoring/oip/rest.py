@@ -1,15 +1,15 @@
-"""OIP v2 REST bodies ↔ tensors (pure): JSON requests, Triton's binary-data extension, JSON responses.
+"""OIP v2 REST bodies → tensors (pure): the service's reading of an infer request.
 
-Binary extension (what ``tritonclient.http`` sends by default): the body is a JSON header of
-``Inference-Header-Content-Length`` bytes followed by the raw tensors, in input order, for every
-input whose ``parameters.binary_data_size`` is set. Responses are always JSON (clients must accept
-JSON outputs; tritonclient does even when it asked for binary).
+The wire format itself (the binary-data extension's framing, names, the JSON response) is ``lfd.oip``, shared
+with the stream that sends these requests; here its header's inputs become validated tensors. Responses are
+always JSON (clients must accept JSON outputs; tritonclient does even when it asked for binary).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from lfd import oip
 
 from ..errors import InvalidInput, UnprocessableInput
 from . import tensors as T
@@ -26,21 +26,10 @@ def parse_infer_request_with_parameters(
     body: bytes, header_length: str | None, max_elements: int
 ) -> tuple[list[T.Tensor], str, dict[str, Any]]:
     """Like :func:`parse_infer_request`, plus the request's ``parameters`` (see ``T.REASONS_PARAMETER``)."""
-    json_part, binary = body, b""
-    if header_length is not None:
-        try:
-            n = int(header_length)
-        except ValueError as e:
-            raise UnprocessableInput("Inference-Header-Content-Length", "must be an integer") from e
-        if not 0 <= n <= len(body):
-            raise UnprocessableInput("Inference-Header-Content-Length", f"{n} is outside the body of {len(body)} bytes")
-        json_part, binary = body[:n], body[n:]
     try:
-        doc = json.loads(json_part)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UnprocessableInput("body", f"must be a JSON inference request ({e})") from e
-    if not isinstance(doc, dict):
-        raise UnprocessableInput("body", "must be a JSON object with 'inputs'")
+        doc, binary = oip.split_binary_request(body, header_length)
+    except oip.OipFormatError as e:
+        raise UnprocessableInput(e.field, e.rule) from e
     inputs = doc.get("inputs")
     if not isinstance(inputs, list) or not inputs:
         raise InvalidInput("inputs", f"must be a non-empty list ({T.SIGNATURE_HELP})")
@@ -71,7 +60,7 @@ def _decode_input(item: Any, binary: bytes, offset: int, max_elements: int) -> t
     T.check_element_limit(name, shape_value, max_elements)  # validates: a list of non-negative ints
     shape = tuple(int(d) for d in shape_value or ())
     parameters = item.get("parameters") or {}
-    size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
+    size = parameters.get(oip.BINARY_DATA_SIZE) if isinstance(parameters, dict) else None
     if size is not None:
         if not isinstance(size, int) or size < 0 or offset + size > len(binary):
             raise InvalidInput(name, f"binary_data_size {size!r} does not fit the {len(binary) - offset} bytes left")
@@ -86,29 +75,5 @@ def _decode_input(item: Any, binary: bytes, offset: int, max_elements: int) -> t
     return T.numeric_from_list(name, datatype, shape, item["data"]), 0
 
 
-def infer_response(
-    model_name: str,
-    model_version: str,
-    request_id: str,
-    proba: Any,
-    decision: Any,
-    ids: list[str] | None,
-    *,
-    reasons: list[list[Any]] | None = None,
-    colour: str = "",
-) -> dict[str, Any]:
-    n = len(proba)
-    outputs: list[dict[str, Any]] = [
-        {"name": T.PROBABILITY_OUTPUT, "datatype": "FP32", "shape": [n], "data": proba.tolist()},
-        {"name": T.DECISION_OUTPUT, "datatype": "INT32", "shape": [n], "data": decision.tolist()},
-    ]
-    if ids is not None:
-        outputs.append({"name": T.ID_OUTPUT, "datatype": "BYTES", "shape": [n], "data": ids})
-    if reasons is not None:
-        outputs.append({"name": T.REASONS_OUTPUT, "datatype": "BYTES", "shape": [n], "data": T.reasons_json(reasons)})
-    response: dict[str, Any] = {"model_name": model_name, "model_version": model_version, "outputs": outputs}
-    if colour:
-        response["parameters"] = {T.COLOUR_PARAMETER: colour}
-    if request_id:
-        response["id"] = request_id
-    return response
+#: The service builds its answers with the shared wire format.
+infer_response = oip.build_infer_response

@@ -1,13 +1,6 @@
 """Open Inference Protocol v2 tensors ↔ the contract's feature matrix (pure functions, no I/O).
 
-The model's OIP signature (also served by ``/v2/models/{name}`` and ``ModelMetadata``):
-
-- input ``input``: FP32 or FP64, shape ``[n, 30]``, columns in ``lfd.contract.FEATURES`` order;
-- input ``id`` (optional): BYTES, shape ``[n]``, echoed back as output ``id``;
-- output ``fraud_probability``: FP32 ``[n]``; output ``decision``: INT32 ``[n]`` (1 = fraud);
-- with request parameter ``reasons`` = ``"fraud"``: output ``reasons`` BYTES ``[n]``, per row a JSON
-  list of the top reason codes (exact TreeSHAP) for rows decided fraud and ``[]`` for the others;
-- response parameter ``colour``: the serving deployment's blue-green colour, when it has one.
+The model's OIP signature and the wire format's names are ``lfd.oip``'s (shared with the stream).
 
 Validation applies the contract's rules to every cell (finite numbers, ``Amount`` and ``Time`` >= 0)
 and the OIP rules to the tensor (names, datatype, shape, element count); errors name the field
@@ -16,7 +9,6 @@ and the OIP rules to the tensor (names, datatype, shape, element count); errors 
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from dataclasses import dataclass
@@ -28,18 +20,40 @@ import numpy.typing as npt
 from lfd.contract import AMOUNT_FIELD, FEATURES, FLOAT32_MAX, N_FEATURES, TIME_FIELD
 from lfd.model_bundle import FloatArray
 
+# The signature's names are the shared wire format's (lfd.oip), re-exported for the service's modules.
+from lfd.oip import (
+    COLOUR_PARAMETER as COLOUR_PARAMETER,
+)
+from lfd.oip import (
+    DECISION_OUTPUT as DECISION_OUTPUT,
+)
+from lfd.oip import (
+    FEATURES_INPUT as FEATURES_INPUT,
+)
+from lfd.oip import (
+    ID_INPUT as ID_INPUT,
+)
+from lfd.oip import (
+    ID_OUTPUT as ID_OUTPUT,
+)
+from lfd.oip import (
+    PROBABILITY_OUTPUT as PROBABILITY_OUTPUT,
+)
+from lfd.oip import (
+    REASONS_FOR_FRAUD as REASONS_FOR_FRAUD,
+)
+from lfd.oip import (
+    REASONS_OUTPUT as REASONS_OUTPUT,
+)
+from lfd.oip import (
+    REASONS_PARAMETER as REASONS_PARAMETER,
+)
+from lfd.oip import (
+    reasons_json as reasons_json,
+)
+
 from ..errors import InvalidInput, TooLarge
 
-FEATURES_INPUT = "input"
-ID_INPUT = "id"
-PROBABILITY_OUTPUT = "fraud_probability"
-DECISION_OUTPUT = "decision"
-ID_OUTPUT = "id"
-REASONS_OUTPUT = "reasons"
-#: Request parameter asking for reason codes; its only value is "fraud" (reasons for fraud rows).
-REASONS_PARAMETER = "reasons"
-REASONS_FOR_FRAUD = "fraud"
-COLOUR_PARAMETER = "colour"
 FLOAT_DTYPES: dict[str, np.dtype[Any]] = {"FP32": np.dtype("<f4"), "FP64": np.dtype("<f8")}
 SIGNATURE_HELP = f"expected '{FEATURES_INPUT}' FP32/FP64 [n,{N_FEATURES}] and optional '{ID_INPUT}' BYTES [n]"
 
@@ -154,11 +168,6 @@ def wants_fraud_reasons(value: Any) -> bool:
     if value != REASONS_FOR_FRAUD:
         raise InvalidInput(REASONS_PARAMETER, f"must be {REASONS_FOR_FRAUD!r} or absent, got {value!r}")
     return True
-
-
-def reasons_json(reasons: list[list[Any]]) -> list[str]:
-    """One compact JSON list per row (the ``reasons`` BYTES output)."""
-    return [json.dumps(row, separators=(",", ":")) for row in reasons]
 
 
 def encode_bytes(items: list[bytes]) -> bytes:
