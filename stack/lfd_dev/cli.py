@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     stack_cli.register(subparsers)
     images_cli.register(subparsers)
     streaming_cli.register(subparsers, bootstrap=local.kafka_bootstrap)
-    stream_cli.register(subparsers)
+    stream_cli.register(subparsers, bootstrap=local.kafka_bootstrap)
     operator_cli.register(subparsers)
     training_cli.register(subparsers, fallback_tracking_uri=local.mlflow_uri)
     scoring_cli.register(subparsers, fallback_tracking_uri=local.mlflow_uri)

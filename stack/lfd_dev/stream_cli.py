@@ -33,12 +33,13 @@ Kubernetes the FlinkDeployment in the chart runs the same module (see docs/strea
 HELP = "run the PyFlink scoring job locally (Kafka → scoring service → Kafka, exactly-once)"
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, *, bootstrap: str) -> None:
+    """Add ``stream``; ``bootstrap`` (the local stack's broker) is the --bootstrap default."""
     text = {"help": HELP, "description": "Start the streaming job with the streaming environment's python."}
     stream = subparsers.add_parser(
         "stream", epilog=STREAM_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter, **text
     )
-    add_arguments(stream)
+    add_arguments(stream, defaults={"bootstrap": bootstrap})
     stream.set_defaults(handler=run_stream)
 
 

@@ -122,7 +122,9 @@ def test_an_answer_for_the_wrong_number_of_rows_is_unavailability_not_a_result()
 
 
 def test_sql_reads_key_value_time_and_writes_one_exactly_once_sink_with_a_topic_column() -> None:
-    config = StreamConfig(input_topic="in", scores_topic="s", alerts_topic="a", dlq_topic="d", shadow_topic="sh")
+    config = StreamConfig(
+        bootstrap="k:9092", input_topic="in", scores_topic="s", alerts_topic="a", dlq_topic="d", shadow_topic="sh"
+    )
     source, sink = tables.source_ddl(config), tables.sink_ddl(config)
     assert "METADATA FROM 'timestamp'" in source and "'properties.isolation.level' = 'read_committed'" in source
     assert "'scan.startup.mode' = 'group-offsets'" in source
@@ -138,4 +140,4 @@ def test_sql_reads_key_value_time_and_writes_one_exactly_once_sink_with_a_topic_
 )
 def test_config_names_the_field_and_rule(field: str, value: str, rule: str) -> None:
     with pytest.raises(ValueError, match=rule):
-        StreamConfig(**{field: value})  # type: ignore[arg-type]
+        StreamConfig(bootstrap="k:9092", **{field: value})  # type: ignore[arg-type]

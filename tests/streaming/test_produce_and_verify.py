@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lfd.contract import FEATURES
+from lfd.streaming import cli as streaming_cli
 from lfd.streaming import produce as p
 from lfd.streaming.config import StreamConfig, add_arguments, from_args, to_argv
 from lfd.streaming.verify import reconcile
@@ -42,10 +43,33 @@ def test_plan_rejects_bad_share_and_unknown_kind() -> None:
 
 
 def test_config_flags_round_trip() -> None:
-    config = StreamConfig(scoring_url="http://s:1", shadow_url="http://p:2", checkpoint_interval_ms=2000, linger_ms=1.5)
+    config = StreamConfig(
+        bootstrap="k:9092",
+        scoring_url="http://s:1",
+        shadow_url="http://p:2",
+        checkpoint_interval_ms=2000,
+        linger_ms=1.5,
+    )
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     assert from_args(parser.parse_args(to_argv(config))) == config
+
+
+def test_product_code_knows_no_broker_the_caller_does() -> None:
+    """No dev-stack default in product code: the job and `lfd produce` require --bootstrap unless their caller
+    (the dev CLI, with the local stack's broker) gives a default."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(SystemExit):  # argparse: "the following arguments are required: --bootstrap"
+        parser.parse_args(["--scoring-url", "http://s:1"])
+    local = argparse.ArgumentParser()
+    add_arguments(local, defaults={"bootstrap": "127.0.0.1:1"})
+    assert from_args(local.parse_args([])).bootstrap == "127.0.0.1:1"
+    top = argparse.ArgumentParser()
+    streaming_cli.register(top.add_subparsers())
+    with pytest.raises(SystemExit):
+        top.parse_args(["produce"])
+    assert top.parse_args(["produce", "--bootstrap", "b:1"]).bootstrap == "b:1"
 
 
 def test_reconcile_finds_duplicates_and_missing_alerts() -> None:

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from lfd.constants import STREAM_FRAUD_RATIO
-from lfd.streaming.config import DEFAULT_TOPICS, StreamConfig
+from lfd.streaming.config import DEFAULT_TOPICS
 
 PRODUCE_EPILOG = """\
 examples:
@@ -18,8 +18,9 @@ examples:
 """
 
 
-def register(subparsers: Any, *, bootstrap: str = StreamConfig.bootstrap) -> None:
-    """Add ``produce``; ``bootstrap`` is the --bootstrap default (the ``lfd`` entry point passes the local stack's)."""
+def register(subparsers: Any, *, bootstrap: str | None = None) -> None:
+    """Add ``produce``; ``bootstrap`` is the --bootstrap default (the ``lfd`` entry point passes the local
+    stack's); without one, --bootstrap is required."""
     produce = subparsers.add_parser(
         "produce",
         help="replay real or synthetic transactions into Kafka at a fixed rate",
@@ -27,7 +28,12 @@ def register(subparsers: Any, *, bootstrap: str = StreamConfig.bootstrap) -> Non
         epilog=PRODUCE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    produce.add_argument("--bootstrap", default=bootstrap, help="Kafka bootstrap (default: %(default)s)")
+    produce.add_argument(
+        "--bootstrap",
+        default=bootstrap,
+        required=bootstrap is None,
+        help="Kafka bootstrap" + (" (default: %(default)s)" if bootstrap else " (required)"),
+    )
     produce.add_argument("--topic", default=DEFAULT_TOPICS["input_topic"])
     produce.add_argument("--count", type=int, default=1000)
     produce.add_argument("--rate", type=float, default=1000.0, help="records/s; 0 = as fast as possible")

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Final
 
 from lfd.constants import MODEL_NAME
@@ -28,7 +29,8 @@ REASONS: Final = ("fraud", "none")
 
 @dataclass(frozen=True)
 class StreamConfig:
-    bootstrap: str = "127.0.0.1:19092"
+    #: Required: product code knows no broker (the chart passes the cluster's; `lfd stream` the local stack's).
+    bootstrap: str
     scoring_url: str = "http://127.0.0.1:3000"
     shadow_url: str | None = None
     input_topic: str = DEFAULT_TOPICS["input_topic"]
@@ -108,11 +110,15 @@ HELP: Final = {
 }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One ``--kebab-case`` flag per field, defaults from the dataclass."""
+def add_arguments(parser: argparse.ArgumentParser, defaults: Mapping[str, object] | None = None) -> None:
+    """One ``--kebab-case`` flag per field, defaults from the dataclass or ``defaults`` (what a caller knows,
+    e.g. the local stack's broker); a field with neither is a required flag."""
     for f in fields(StreamConfig):
-        default = f.default
+        default = (defaults or {}).get(f.name, f.default)
         flag = "--" + f.name.replace("_", "-")
+        if default is MISSING:
+            parser.add_argument(flag, dest=f.name, required=True, help=f"{HELP.get(f.name, '')} (required)")
+            continue
         kind = {int: int, float: float}.get(type(default), str)
         parser.add_argument(
             flag, dest=f.name, type=kind, default=default, help=f"{HELP.get(f.name, '')} (default: {default})"
