@@ -60,6 +60,12 @@ CONSTRAINTS: dict[str, dict[str, Any]] = {
         "additionalProperties": {"type": ["string", "number", "boolean"]},
     },
     "streaming.env": {"items": {"type": "object", "required": ["name"]}},
+    "drift.schedule": {"pattern": "^(@(hourly|daily|weekly|monthly|yearly)|(\\S+\\s+){4}\\S+)$"},
+    "drift.window": {"minimum": 50},
+    "drift.activeDeadlineSeconds": {"minimum": 60},
+    "drift.kafkaPorts": {"items": {"type": "integer", "minimum": 1, "maximum": 65535}, "minItems": 1},
+    "drift.extraEgress": {"items": {"type": "object"}},
+    "metrics.grafanaDashboard.sidecarLabel": {"pattern": "^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$"},
     # Kubernetes quantities: strings ("500m", "1Gi").
     "*.resources": {"$ref": "#/definitions/resources"},
 }
