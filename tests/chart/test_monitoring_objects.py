@@ -5,6 +5,7 @@ CronJob runs `python -m lfd.drift drift` against the release's Kafka and MLflow,
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 import pytest
@@ -12,8 +13,7 @@ import yaml
 
 from lfd_dev.settings import Settings
 from tests.chart.helmtool import CHART, render, template_values
-
-pytestmark = pytest.mark.unit
+from tests.conftest import Cluster
 
 REPO = CHART.parents[1]
 FULL = str(CHART / "ci" / "full-values.yaml")
@@ -24,6 +24,7 @@ def _by_kind(docs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]
     return {(str(d["kind"]), str(d["metadata"]["name"])): d for d in docs}
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("name", sorted(p.name for p in RULES.glob("*.yml")))
 def test_every_local_rule_file_is_in_the_prometheus_rule(stack_settings: Settings, name: str) -> None:
     local = yaml.safe_load((RULES / name).read_text())
@@ -38,6 +39,7 @@ def test_every_local_rule_file_is_in_the_prometheus_rule(stack_settings: Setting
     assert name != "fraud.yml" or {"FeatureDriftHigh", "LabelPrAucDrop", "RolloutStuck"} <= alerts
 
 
+@pytest.mark.unit
 def test_grafana_dashboard_configmap(stack_settings: Settings) -> None:
     docs = _by_kind(render(stack_settings, "-f", FULL))
     cm = docs[("ConfigMap", "t-live-fraud-detector-dashboard")]
@@ -51,6 +53,7 @@ def test_grafana_dashboard_configmap(stack_settings: Settings) -> None:
     assert ("ConfigMap", "t-live-fraud-detector-dashboard") not in off
 
 
+@pytest.mark.unit
 def test_drift_cronjob_runs_the_drift_check_against_the_release(stack_settings: Settings) -> None:
     docs = _by_kind(render(stack_settings, "-f", FULL))
     cron = docs[("CronJob", "t-live-fraud-detector-drift")]["spec"]
@@ -75,6 +78,7 @@ def test_drift_cronjob_runs_the_drift_check_against_the_release(stack_settings: 
     assert {53, 9092, 9098, 5000} <= ports
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -92,6 +96,7 @@ def test_drift_values_are_refused_with_the_field(
     assert message in result.stderr, result.stderr
 
 
+@pytest.mark.unit
 def test_drift_uses_the_given_endpoints(stack_settings: Settings) -> None:
     values = {"drift": {"enabled": True, "mlflowTrackingUri": "http://mlflow.ml:5000", "kafkaBootstrap": "k:9092"}}
     result = template_values(stack_settings, values)
@@ -101,3 +106,24 @@ def test_drift_uses_the_given_endpoints(stack_settings: Settings) -> None:
         "containers"
     ][0]["args"]
     assert "--tracking-uri=http://mlflow.ml:5000" in args and "--bootstrap=k:9092" in args
+
+
+@pytest.mark.integration
+def test_the_api_server_accepts_the_monitoring_objects(kubernetes: Cluster, stack_settings: Settings) -> None:
+    """Server-side dry run: the real API server validates the CronJob, ConfigMap and NetworkPolicy schemas."""
+    wanted = {"CronJob", "ConfigMap", "NetworkPolicy"}
+    docs = [d for d in render(stack_settings, "-f", FULL) if d["kind"] in wanted and "drift" in d["metadata"]["name"]]
+    docs += [d for d in render(stack_settings, "-f", FULL) if d["kind"] == "ConfigMap"]
+    assert {d["kind"] for d in docs} == wanted
+    for doc in docs:
+        doc["metadata"]["namespace"] = "default"
+    done = subprocess.run(
+        [str(kubernetes.kubectl), "apply", "--dry-run=server", "-f", "-"],
+        input="\n---\n".join(yaml.safe_dump(d) for d in docs),
+        capture_output=True,
+        text=True,
+        env=kubernetes.env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cronjob.batch/t-live-fraud-detector-drift created (server dry run)" in done.stdout
