@@ -19,3 +19,13 @@ CHAMPION: Final = "champion"
 
 #: Share of frauds in the real card stream (0.167%, the full ULB capture): synthetic streams default to it.
 STREAM_FRAUD_RATIO: Final = 0.00167
+
+#: Champion-vs-challenger gauges the drift monitor exports (lfd.drift.gauges) and the operator's optional
+#: ``prePromotionAnalysis.shadow`` gate reads back from Prometheus: metric name by quantity, and their labels.
+SHADOW_METRICS: Final = {
+    "transactions": "lfd_shadow_transactions",
+    "agreement": "lfd_shadow_agreement",
+    "alert_rate_ratio": "lfd_shadow_alert_rate_ratio",
+    "score_distance": "lfd_shadow_score_distance",
+}
+SHADOW_LABELS: Final = ("champion_version", "challenger_version")

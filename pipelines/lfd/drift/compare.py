@@ -8,7 +8,8 @@ the preview one (``scores-shadow``). Pairs joined by id give:
 - score-distribution distance: the two-sample Kolmogorov-Smirnov statistic (0 same, 1 disjoint),
 - once labels arrive, weighted PR-AUC of each on the same labelled transactions.
 
-``verdict`` applies the operator's optional ``prePromotionAnalysis.shadow`` limits.
+The monitor exports these as gauges; the operator's optional ``prePromotionAnalysis.shadow`` gate reads
+them back from Prometheus and judges them (``fraud_operator.analysis.shadow``).
 """
 
 from __future__ import annotations
@@ -43,13 +44,6 @@ class Comparison:
     labelled: int = 0
     champion_pr_auc: float = math.nan
     challenger_pr_auc: float = math.nan
-
-
-@dataclass(frozen=True)
-class ShadowPolicy:
-    min_transactions: int = 1000
-    max_alert_rate_ratio: float = 2.0
-    min_agreement: float = 0.99
 
 
 def ks_distance(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float:
@@ -95,23 +89,6 @@ def compare(pairs: list[tuple[Score, Score]], labels: dict[str, bool] | None = N
             }
         )
     return result
-
-
-def verdict(comparison: Comparison, policy: ShadowPolicy) -> tuple[str, str]:
-    """("Passed" | "Failed" | "Inconclusive", why): the operator's optional shadow analysis."""
-    if comparison.transactions < policy.min_transactions:
-        return "Inconclusive", f"{comparison.transactions} shadow pairs < {policy.min_transactions} needed"
-    if comparison.agreement < policy.min_agreement:
-        return "Failed", f"agreement {comparison.agreement:.4f} < {policy.min_agreement}"
-    if comparison.alert_rate_ratio > policy.max_alert_rate_ratio:
-        return "Failed", (
-            f"challenger alerts {comparison.alert_rate_ratio:.2f}x as often as the champion "
-            f"(max {policy.max_alert_rate_ratio})"
-        )
-    return "Passed", (
-        f"{comparison.transactions} pairs: agreement {comparison.agreement:.4f}, "
-        f"alert-rate ratio {comparison.alert_rate_ratio:.2f}, KS {comparison.score_distance:.3f}"
-    )
 
 
 class ShadowPairs:

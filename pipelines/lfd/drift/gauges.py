@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from lfd.constants import SHADOW_LABELS, SHADOW_METRICS
 from lfd.drift.compare import Comparison
 from lfd.drift.quality import Quality
 from lfd.drift.summary import DriftSummary
@@ -37,15 +38,11 @@ class Gauges:
         self.trigger_armed = Gauge("lfd_retrain_trigger_armed", "1 when a new breach may fire a retrain", registry=r)
         self.trigger_breaches = Gauge("lfd_retrain_trigger_breaches", "Consecutive evaluations in breach", registry=r)
         self.retrains = Counter("lfd_retrain_runs", "Retraining runs started, by reason", ["reason"], registry=r)
-        pair = ["champion_version", "challenger_version"]
-        self.agreement = Gauge(
-            "lfd_shadow_agreement", "Share of same decisions, champion vs challenger", pair, registry=r
-        )
-        self.alert_ratio = Gauge("lfd_shadow_alert_rate_ratio", "Challenger alert rate / champion's", pair, registry=r)
-        self.distance = Gauge(
-            "lfd_shadow_score_distance", "KS distance between the two score distributions", pair, registry=r
-        )
-        self.pairs = Gauge("lfd_shadow_transactions", "Transactions scored by both", pair, registry=r)
+        pair, m = list(SHADOW_LABELS), SHADOW_METRICS  # also read by the operator's shadow gate
+        self.agreement = Gauge(m["agreement"], "Share of same decisions, champion vs challenger", pair, registry=r)
+        self.alert_ratio = Gauge(m["alert_rate_ratio"], "Challenger alert rate / champion's", pair, registry=r)
+        self.distance = Gauge(m["score_distance"], "KS distance between the two score distributions", pair, registry=r)
+        self.pairs = Gauge(m["transactions"], "Transactions scored by both", pair, registry=r)
         self.pair_pr_auc = Gauge(
             "lfd_shadow_pr_auc_weighted",
             "Weighted PR-AUC of each model on the same labelled shadow pairs",
