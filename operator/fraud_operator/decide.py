@@ -373,7 +373,8 @@ def _preview(
     if observed.preview_selects != idle or not state.ready_for(thash, rollout.preview_replicas):
         plan.status = _progress(status, "WaitingForPreview", f"waiting for {idle} (revision {revision}) to be ready")
         return plan
-    gated = rollout.pre_promotion_analysis.smoke.enabled or rollout.pre_promotion_analysis.quality.enabled
+    pre = rollout.pre_promotion_analysis
+    gated = pre.smoke.enabled or pre.quality.enabled or pre.shadow.enabled
     run = latest_run(status, "pre", thash)
     if gated and not previously_stable(status, thash) and run is None:
         if status.current_step == "PrePromotionAnalysis":  # announced by the previous reconcile: run it now

@@ -176,6 +176,24 @@ class QualityAnalysis(_Api):
         return self
 
 
+class ShadowAnalysis(_Api):
+    enabled: bool = Field(
+        False,
+        description="Judge the new model against the champion on live traffic: the streaming job shadow-scores "
+        "through the preview Service, `lfd monitor` exports agreement and alert-rate ratio per version pair, this "
+        "gate reads them from Prometheus. Until minTransactions pairs exist the rollout waits.",
+    )
+    min_transactions: int = Field(
+        1000, ge=1, le=100000000, description="Transactions both models must have scored before a verdict."
+    )
+    max_alert_rate_ratio: float = Field(
+        2.0, gt=0, le=1000, description="Highest acceptable ratio of the new model's alert rate to the champion's."
+    )
+    min_agreement: float = Field(
+        0.99, ge=0, le=1, description="Lowest acceptable share of transactions both models decide the same way."
+    )
+
+
 class PrePromotionAnalysis(_Api):
     smoke: SmokeAnalysis = Field(
         default_factory=lambda: SmokeAnalysis.model_validate({}), description="Smoke test of the preview Service."
@@ -183,6 +201,10 @@ class PrePromotionAnalysis(_Api):
     quality: QualityAnalysis = Field(
         default_factory=lambda: QualityAnalysis.model_validate({}),
         description="Model-quality gate on a labelled replay set.",
+    )
+    shadow: ShadowAnalysis = Field(
+        default_factory=lambda: ShadowAnalysis.model_validate({}),
+        description="Optional champion-vs-challenger gate on live shadow traffic (off by default).",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fraud_operator.analysis import Verdict
 from fraud_operator.analysis.quality import run_quality
 from fraud_operator.analysis.resolver import Resolver, make_resolver
+from fraud_operator.analysis.shadow import run_shadow, served_version
 from fraud_operator.analysis.slo import run_slo
 from fraud_operator.analysis.smoke import run_smoke
 from fraud_operator.builders import deployment_name, preview_service_name
@@ -22,7 +23,8 @@ class Runner:
         return self.pre(namespace, name, spec, step) if step.kind == "pre" else self.post(namespace, name, spec, step)
 
     def pre(self, namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis) -> Verdict:
-        """Smoke first (cheap), then quality against the champion behind the stable Service."""
+        """Smoke first (cheap), then quality against the champion behind the stable Service, then (optional)
+        the champion-vs-challenger comparison on live shadow traffic."""
         pre = spec.rollout.pre_promotion_analysis
         candidate = self.resolver.url(
             namespace, preview_service_name(name), deployment_name(name, step.colour), spec.http_port
@@ -44,6 +46,21 @@ class Runner:
                 q.tolerance,
                 q.min_alert_rate,
                 q.max_alert_rate,
+            )
+            if not verdict.passed:
+                return verdict
+            messages.append(verdict.message)
+        if pre.shadow.enabled:
+            # The versions the two colours report in their answers: the labels the job's records carry.
+            champion = self.resolver.url(namespace, name, deployment_name(name, step.stable_colour), spec.http_port)
+            s = pre.shadow
+            verdict = run_shadow(
+                self.config.prometheus_url,
+                served_version(champion),
+                served_version(candidate),
+                s.min_transactions,
+                s.max_alert_rate_ratio,
+                s.min_agreement,
             )
             if not verdict.passed:
                 return verdict

@@ -4,8 +4,8 @@ During a rollout the streaming job also scores every transaction with the previe
 the drift monitor (``lfd monitor``) joins both scores by id and exports, per (champion, challenger) version
 pair, how many transactions both scored, the share of equal decisions and the alert-rate ratio
 (``lfd.constants.SHADOW_METRICS``). This gate reads those gauges from Prometheus and judges them against
-``spec.rollout.prePromotionAnalysis.shadow``. Versions are registry versions (``spec.model.version``): that
-is what the scoring service reports in every score record, so the gauges are labelled with it.
+``spec.rollout.prePromotionAnalysis.shadow``. The versions are the ones each colour reports in its answers
+(``model.version``), which the job copies into every score record, so they are what the gauges are labelled with.
 Too few shadow pairs yet is not a verdict: the analysis waits (``Unreachable``) while live traffic accrues.
 """
 
@@ -16,7 +16,9 @@ import math
 import httpx
 
 from fraud_operator.analysis import CannotRun, Unreachable, Verdict
+from fraud_operator.analysis.smoke import CANNED_TRANSACTIONS
 from lfd.constants import SHADOW_LABELS, SHADOW_METRICS
+from lfd.response import SCORE_PATH, build_request, results_for
 
 QUANTITIES = ("transactions", "agreement", "alert_rate_ratio")
 
@@ -51,6 +53,21 @@ def judge(
     return Verdict("Passed", summary)
 
 
+def served_version(base_url: str) -> str:
+    """The model version a scoring service reports (one canned transaction through ``/score``)."""
+    sent = [CANNED_TRANSACTIONS[0]]
+    try:
+        response = httpx.post(f"{base_url}{SCORE_PATH}", json=build_request(sent), timeout=10.0)
+    except httpx.TransportError as e:
+        raise Unreachable(f"shadow: {base_url} unreachable: {e}") from e
+    if response.status_code != 200:
+        raise Unreachable(f"shadow: {base_url} answered HTTP {response.status_code}: {response.text[:200]}")
+    try:
+        return str(results_for([tx["id"] for tx in sent], response.json())[0]["model"]["version"])
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        raise CannotRun(f"shadow: {base_url} did not report its model version: {e}") from e
+
+
 def _instant(client: httpx.Client, prometheus_url: str, query: str) -> float | None:
     try:
         response = client.get(f"{prometheus_url}/api/v1/query", params={"query": query})
@@ -73,7 +90,7 @@ def run_shadow(
     """Query and judge; an Inconclusive verdict (too few pairs) becomes ``Unreachable``: wait, do not decide."""
     if not champion_version or not challenger_version:
         raise CannotRun(
-            "shadow: both the stable and the new revision must name a registry version (spec.model.version); "
+            "shadow: both colours must report a model version in their answers; "
             f"got champion {champion_version!r}, challenger {challenger_version!r}"
         )
     with httpx.Client(timeout=10.0) as client:
