@@ -1,4 +1,5 @@
-"""Champion vs challenger from shadow pairs: numbers on hand-made pairs, the join, the operator verdict."""
+"""Champion vs challenger from shadow pairs: numbers on hand-made pairs and the join (the operator's verdict on
+them: tests/operator/test_shadow_analysis.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from lfd.drift.compare import ShadowPairs, ShadowPolicy, compare, ks_distance, verdict
+from lfd.drift.compare import ShadowPairs, compare, ks_distance
 from lfd.drift.records import Score
 
 
@@ -43,19 +44,6 @@ def test_no_champion_alerts_gives_an_infinite_ratio_and_no_labels_give_nan() -> 
     assert math.isinf(result.alert_rate_ratio) and math.isnan(result.champion_pr_auc)
     with pytest.raises(ValueError, match="no transaction"):
         compare([])
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize(
-    ("challenger", "n", "result"),
-    [(0.1, 500, "Inconclusive"), (0.1, 1000, "Passed"), (0.9, 1000, "Failed")],
-)
-def test_verdict(challenger: float, n: int, result: str) -> None:
-    pairs = [pair(i, 0.1 if i % 10 else 0.9, challenger if i % 10 else 0.9) for i in range(n)]
-    assert (
-        verdict(compare(pairs), ShadowPolicy(min_transactions=1000, max_alert_rate_ratio=2.0, min_agreement=0.9))[0]
-        == result
-    )
 
 
 @pytest.mark.unit
