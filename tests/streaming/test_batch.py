@@ -33,6 +33,10 @@ def test_vectorised_parse_agrees_with_the_contract_on_every_malformed_kind() -> 
     values += [None, _raw({**VALID, "id": "tx-int", "Amount": 3}), _raw({**VALID, "V1": True})]
     values += [_raw({**VALID, "Time": -1.0}), _raw({**VALID, "extra": 1}), _raw([1, 2]), b'{"id": "x", "V1": 1e999}']
     values += [_raw({**VALID, "id": "tx-big", "V2": 10**400})]
+    # found through the real job (issue 14): the batch design's own parse crashed on deep nesting (the job
+    # restarted forever) and scored a repeated key with its last value; an escaped quote in an id is valid
+    values += [b"[" * 5_000 + b"]" * 5_000, _raw({**VALID, "id": "tx-dup"})[:-1] + b', "Amount": 999.0}']
+    values += [_raw({**VALID, "id": 'tx-"quoted"'}), _raw({**VALID, "id": "tx-1e39", "V11": 1e39})]
     parsed = batch.parse_values(values, max_bytes=records.MAX_RECORD_BYTES)
     for i, raw in enumerate(values):
         one = records.parse_record(raw or b"", 0)
@@ -44,7 +48,11 @@ def test_vectorised_parse_agrees_with_the_contract_on_every_malformed_kind() -> 
             letter = parsed.dead[i]
             assert (letter.reason, letter.field, letter.rule) == (one.reason, one.field, one.rule), (i, letter, one)
     assert sorted([*parsed.rows, *parsed.dead]) == list(range(len(values)))
-    assert parsed.dead[len(values) - 1].field == "V2"  # 10**400: a contract violation, not a crash
+    assert parsed.dead[len(values) - 5].field == "V2"  # 10**400: a contract violation, not a crash
+    assert parsed.dead[len(values) - 4].rule == "not valid JSON: nested too deeply"
+    assert (parsed.dead[len(values) - 3].field, parsed.dead[len(values) - 3].reason) == ("Amount", "contract_violation")
+    assert parsed.dead[len(values) - 1].field == "V11"  # 1e39: beyond float32, refused here, not by the service
+    assert 'tx-"quoted"' in parsed.ids
     assert parsed.features.shape == (len(parsed.rows), len(FEATURES))
 
 

@@ -5,9 +5,11 @@ of up to ``--batch-size`` records is parsed with orjson, checked against the con
 one pass, scored in one request, and turned into output records in one loop.
 
 The contract stays the one source of truth: the vectorised check only decides which rows are
-*certainly* valid (a dict of exactly the wire fields, ids that are short non-empty strings, every
-feature an int or float, finite, ``Time``/``Amount`` >= 0); every other row goes through
-``lfd.contract.parse_transaction``, which either accepts it or names the field and rule for the DLQ.
+*certainly* valid (a dict of exactly the wire fields with no key repeated, ids that are short non-empty
+strings, every feature an int or float within the float32 range, ``Time``/``Amount`` >= 0); every other row goes through
+the per-record parser ``records.parse_record`` (and so ``lfd.contract.parse_transaction``), which either
+accepts it or names the field and rule for the DLQ. (Its own parse here once crashed the job on JSON
+nested 5,000 deep and scored a repeated key silently: found through the real job, issue 14.)
 """
 
 from __future__ import annotations
@@ -24,20 +26,18 @@ import orjson
 from lfd.contract import (
     AMOUNT_FIELD,
     FEATURES,
+    FLOAT32_MAX,
     ID_FIELD,
     MAX_ID_LENGTH,
     N_FEATURES,
     TIME_FIELD,
     WIRE_FIELDS,
-    ContractViolation,
-    parse_transaction,
 )
 from lfd.streaming.records import (
-    REASON_CONTRACT,
-    REASON_NOT_JSON,
     REASON_OVERSIZED,
     DeadLetter,
     dead_letter_json,
+    parse_record,
 )
 
 _N_WIRE: Final = len(WIRE_FIELDS)
@@ -57,27 +57,18 @@ class ParsedBatch:
     dead: dict[int, DeadLetter] = field(default_factory=dict)
 
 
-def _loads(raw: bytes) -> Any:
-    """orjson rejects NaN/Infinity tokens; the stdlib accepts them so the contract can name the field."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        import json
-
-        from lfd.streaming.records import _reject_constant
-
-        return json.loads(raw, parse_constant=_reject_constant)
+#: Quotes in a certainly-valid record: every wire field's name and the id's value (a string). More means
+#: a repeated key (orjson keeps the last one silently) or an escaped quote: the exact parser decides.
+_QUOTES: Final = 2 * _N_WIRE + 2
 
 
-def _exact(raw: bytes, document: Any) -> tuple[str, tuple[float, ...]] | DeadLetter:
-    """The contract's verdict on one row the fast check did not accept."""
-    tx_id = document.get(ID_FIELD) if isinstance(document, dict) else None
-    guessed = tx_id[:MAX_ID_LENGTH] if isinstance(tx_id, str) else None
-    try:
-        tx = parse_transaction(document)
-    except ContractViolation as exc:
-        return DeadLetter(raw, REASON_CONTRACT, exc.field, exc.rule, guessed)
-    return tx.id, tx.features
+def _exact(raw: bytes, max_bytes: int) -> tuple[str, tuple[float, ...]] | DeadLetter:
+    """The verdict of the per-record parser (``records.parse_record``: repeated keys, nesting depth, NaN,
+    the contract) on a row the fast check was not sure of: one parser decides what is refused, and why."""
+    outcome = parse_record(raw, 0, max_bytes=max_bytes)
+    if isinstance(outcome, DeadLetter):
+        return outcome
+    return outcome.transaction.id, outcome.transaction.features
 
 
 def parse_values(values: Sequence[bytes | None], *, max_bytes: int) -> ParsedBatch:
@@ -86,41 +77,43 @@ def parse_values(values: Sequence[bytes | None], *, max_bytes: int) -> ParsedBat
     fast_rows: list[int] = []
     fast_ids: list[str] = []
     fast_values: list[tuple[Any, ...]] = []
-    slow: list[tuple[int, bytes, Any]] = []
-    for i, value in enumerate(values):
-        raw = b"" if value is None else bytes(value)
+    slow: list[int] = []
+    raws = [b"" if value is None else bytes(value) for value in values]
+    for i, raw in enumerate(raws):
         if len(raw) > max_bytes:
             dead[i] = DeadLetter(
                 raw, REASON_OVERSIZED, "<record>", f"record of {len(raw)} bytes exceeds {max_bytes} bytes"
             )
             continue
         try:
-            document = _loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            dead[i] = DeadLetter(raw, REASON_NOT_JSON, "<record>", f"not valid JSON: {exc}")
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError:  # also NaN/Infinity tokens and nesting beyond 1,024 levels
+            slow.append(i)
             continue
-        if type(document) is dict and len(document) == _N_WIRE:
+        if type(document) is dict and len(document) == _N_WIRE and raw.count(b'"') == _QUOTES:
             try:
                 row = _feature_values(document)
                 tx_id = document[ID_FIELD]
             except KeyError:
-                slow.append((i, raw, document))
+                slow.append(i)
                 continue
             if type(tx_id) is str and 0 < len(tx_id) <= MAX_ID_LENGTH and set(map(type, row)) <= _NUMBER_TYPES:
                 fast_rows.append(i)
                 fast_ids.append(tx_id)
                 fast_values.append(row)
                 continue
-        slow.append((i, raw, document))
+        slow.append(i)
     try:
         matrix = np.array(fast_values, dtype=np.float64).reshape(len(fast_values), N_FEATURES)
     except OverflowError:  # a huge integer somewhere: let the contract look at every row
-        slow += [(i, bytes(values[i] or b""), _loads(bytes(values[i] or b""))) for i in fast_rows]
+        slow += fast_rows
         fast_rows, fast_ids, matrix = [], [], np.empty((0, N_FEATURES))
-    ok = np.isfinite(matrix).all(axis=1) & (matrix[:, _TIME_COL] >= 0) & (matrix[:, _AMOUNT_COL] >= 0)
-    if not ok.all():  # rare: a NaN/negative row; the contract words the reason
-        for j in np.flatnonzero(~ok).tolist():
-            slow.append((fast_rows[j], bytes(values[fast_rows[j]] or b""), _loads(bytes(values[fast_rows[j]] or b""))))
+    # |x| <= FLOAT32_MAX is also false for NaN and ±inf; 1e39 passed a finite-only check and reached the
+    # service, which refused it, so the row was dead-lettered under the wrong reason (found by issue 14)
+    in_range = (np.abs(matrix) <= FLOAT32_MAX).all(axis=1)
+    ok = in_range & (matrix[:, _TIME_COL] >= 0) & (matrix[:, _AMOUNT_COL] >= 0)
+    if not ok.all():  # rare: a NaN/huge/negative row; the contract words the reason
+        slow += [fast_rows[j] for j in np.flatnonzero(~ok).tolist()]
         keep = np.flatnonzero(ok)
         matrix = matrix[keep]
         fast_rows = [fast_rows[j] for j in keep.tolist()]
@@ -128,8 +121,8 @@ def parse_values(values: Sequence[bytes | None], *, max_bytes: int) -> ParsedBat
     if not slow:
         return ParsedBatch(fast_rows, fast_ids, matrix, dead)
     extra_rows, extra_ids, extra_features = [], [], []
-    for i, raw, document in slow:
-        verdict = _exact(raw, document)
+    for i in slow:
+        verdict = _exact(raws[i], max_bytes)
         if isinstance(verdict, DeadLetter):
             dead[i] = verdict
         else:  # the contract accepts what the fast check was unsure of
