@@ -73,3 +73,15 @@ def test_score_reader_keeps_the_stable_fields_and_ignores_new_ones() -> None:
 def test_bad_scores_name_the_field(change: dict[str, object], field: str) -> None:
     with pytest.raises(RecordError, match=field):
         parse_score(json.dumps({**SCORE, **change}))
+
+
+@pytest.mark.unit
+def test_json_nested_too_deeply_is_a_rejected_record_on_every_topic() -> None:
+    """5,000 levels fit in a small Kafka record and raised RecursionError, which the monitor's handler does not
+    catch (found by issue 14's poison records): each parser now refuses it as a RecordError."""
+    from lfd.drift.monitor import _json
+
+    deep = b"[" * 5_000 + b"]" * 5_000
+    for parse in (parse_label, parse_score, _json):
+        with pytest.raises(RecordError, match="nested too deeply"):
+            parse(deep)

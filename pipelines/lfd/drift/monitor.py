@@ -204,6 +204,8 @@ def _json(value: bytes) -> Any:
         return json.loads(value)
     except (ValueError, UnicodeDecodeError) as exc:
         raise records.RecordError("<record>", f"not valid JSON: {exc}") from exc
+    except RecursionError:  # "[[[[…" 5,000 deep: would escape handle() and stop the monitor (issue 14)
+        raise records.RecordError("<record>", "not valid JSON: nested too deeply") from None
 
 
 def run(monitor: Monitor, stop: threading.Event, poll_s: float = 0.5) -> None:

@@ -61,6 +61,8 @@ def _document(raw: bytes | str) -> dict[str, Any]:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RecordError("<record>", f"not valid JSON: {exc}") from exc
+    except RecursionError:  # "[[[[…" 5,000 deep: would escape the monitor's handler (issue 14)
+        raise RecordError("<record>", "not valid JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise RecordError("<record>", f"must be a JSON object, got {type(document).__name__}")
     return document
