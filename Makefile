@@ -46,7 +46,7 @@ FUZZ_EXAMPLES ?= 300
 fuzz: setup ## long fuzzing of every interface (FUZZ_EXAMPLES per property); summary into docs/security.md
 	@rm -f bench/results/fuzz.json
 	@LFD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) LFD_FUZZ_SUMMARY=bench/results/fuzz.json \
-		$(VENV)/bin/pytest tests/security -k fuzz -p no:cacheprovider $(PYTEST_ARGS)
+		$(VENV)/bin/pytest tests/security -k "fuzz or poison" -p no:cacheprovider $(PYTEST_ARGS)
 	@$(PY) -m tests.security.summary bench/results/fuzz.json docs/security.md
 
 lint: ## ruff, mypy and the import layers (.importlinter)

@@ -39,9 +39,16 @@ class LocalJob:
     log: Path
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
+    @property
+    def flink_log_dir(self) -> Path:
+        """The MiniCluster's own log (JobMaster, task state changes): by default PyFlink writes it into the
+        shared ``pyflink/log`` of the environment, where concurrent jobs overwrite each other's."""
+        return self.log.parent / f"{self.log.stem}-flink"
+
     def start(self, restore_from: Path | None = None) -> None:
         config = replace(self.config, restore_from=str(restore_from) if restore_from else None)
         argv, env = job_command(config, self.python, self.connector_jar)
+        env["FLINK_LOG_DIR"] = str(self.flink_log_dir)
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -76,3 +83,13 @@ class LocalJob:
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+    def flink_log(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in sorted(self.flink_log_dir.glob("*.log")))
+
+    def task_attempts(self) -> int:
+        """How many times a task of this job was deployed: 1 when it never failed over (every task line of
+        the log carries ``(i/n)#<attempt>``; a restart — full or of one region — deploys attempt #1).
+        0 when no task was deployed yet."""
+        attempts = [int(a) for a in re.findall(r"\(\d+/\d+\)#(\d+) ", self.flink_log())]
+        return max(attempts) + 1 if attempts else 0
