@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -20,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -67,15 +68,31 @@ class ScoringPool:
 
 
 def _model_dir(deployment: dict[str, Any]) -> str | None:
+    """The pod's model: a bundle path (``--model-dir``) or a registry URI (``--model-uri models:/name/3``)."""
     args: list[str] = deployment["spec"]["template"]["spec"]["containers"][0].get("args", [])
-    return args[args.index("--model-dir") + 1] if "--model-dir" in args else None
+    for flag in ("--model-dir", "--model-uri"):
+        if flag in args:
+            return args[args.index(flag) + 1]
+    return None
+
+
+def _target_name(source: str) -> str:
+    """Prometheus target name of a model source: the bundle directory's name, or ``models-<name>-<version>``."""
+    name = Path(source).name if source.startswith("/") else re.sub(r"[^A-Za-z0-9-]+", "-", source).strip("-")
+    return f"op-{name}"
+
+
+class ModelPool(Protocol):
+    """Where the simulator finds the real process serving a model source (None: not serving yet)."""
+
+    def for_bundle(self, bundle: str) -> ScoringProcess | None: ...
 
 
 @dataclass
 class PodSimulator:
     kubectl: Callable[..., subprocess.CompletedProcess[str]]
     namespace: str
-    pool: ScoringPool
+    pool: ModelPool
     settings: Settings
     service_map: Path
     traffic: bool = False
@@ -124,7 +141,7 @@ class PodSimulator:
             name = dep["metadata"]["name"]
             mapping[f"{self.namespace}/{name}"] = process.url
             labels = dep["metadata"]["labels"]
-            target = f"op-{Path(bundle or '').name}"
+            target = _target_name(bundle or "")
             register_target(
                 self.settings,
                 target,
