@@ -452,7 +452,7 @@ def test_unshifted_stream_fires_nothing(
         monitor,
         lambda: (
             _value(gauges, "lfd_label_window_transactions", model_version="1") == len(rows.stream)
-            and monitor.quality_logs >= 4
+            and monitor.quality_logs >= 3
         ),
         600,
     )
