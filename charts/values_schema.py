@@ -66,6 +66,19 @@ CONSTRAINTS: dict[str, dict[str, Any]] = {
     "drift.kafkaPorts": {"items": {"type": "integer", "minimum": 1, "maximum": 65535}, "minItems": 1},
     "drift.extraEgress": {"items": {"type": "object"}},
     "metrics.grafanaDashboard.sidecarLabel": {"pattern": "^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$"},
+    "tests.nodeSelector": _STRING_MAP,
+    "tests.tolerations": {"items": {"type": "object"}},
+    "tests.hostAliases": {
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["ip", "hostnames"],
+            "properties": {
+                "ip": {"type": "string", "pattern": "^[0-9a-fA-F.:]+$"},
+                "hostnames": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+            },
+        }
+    },
     # Kubernetes quantities: strings ("500m", "1Gi").
     "*.resources": {"$ref": "#/definitions/resources"},
 }

@@ -8,6 +8,7 @@ import http.server
 import json
 import subprocess
 import sys
+import tempfile
 import threading
 from typing import Any, ClassVar
 
@@ -156,6 +157,31 @@ def test_helm_test_scores_the_contract_example_through_the_stable_service(stack_
     assert "from lfd.contract import EXAMPLE_TRANSACTION" in container["command"][2]
     no_model = template(stack_settings, "--show-only", "templates/tests/score-one-transaction.yaml")
     assert no_model.returncode != 0 and "could not find template" in no_model.stderr  # no FraudModel, no test
+
+
+def test_the_test_pod_can_be_placed_and_given_host_aliases(stack_settings: Settings) -> None:
+    """For tainted node pools and clusters without cluster DNS (tests/node runs the hook on a real node)."""
+    placed = {
+        "tests": {
+            "nodeSelector": {"pool": "scoring"},
+            "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+            "hostAliases": [{"ip": "10.96.0.10", "hostnames": ["fraud-detector.default.svc"]}],
+        }
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as extra:
+        json.dump(placed, extra)
+        extra.flush()
+        result = template(
+            stack_settings, "-f", FULL, "-f", extra.name, "--show-only", "templates/tests/score-one-transaction.yaml"
+        )
+    assert result.returncode == 0, result.stderr
+    pod = yaml.safe_load(result.stdout)["spec"]
+    assert pod["nodeSelector"] == {"pool": "scoring"}
+    assert pod["tolerations"] == placed["tests"]["tolerations"]
+    assert pod["hostAliases"] == placed["tests"]["hostAliases"]
+    assert pod["containers"][0]["command"][-1] == "http://fraud-detector.default.svc:3000/score"  # unchanged
+    typo = template_values(stack_settings, {"tests": {"hostAliases": [{"ip": "10.96.0.10", "hostname": ["x"]}]}})
+    assert typo.returncode != 0 and "additional properties 'hostname' not allowed" in typo.stderr, typo.stderr
 
 
 def test_every_pod_runs_restricted(stack_settings: Settings) -> None:
