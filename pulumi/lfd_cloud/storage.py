@@ -6,6 +6,7 @@ objects owned by the bucket owner (no ACLs), TLS-only bucket policy; and one ECR
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi_aws as aws
 
@@ -35,61 +36,47 @@ class Storage(pulumi.ComponentResource):
             tags=tags(settings, f"{name}-artifacts"),
             opts=child(self),
         )
-        block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-artifacts",
-            bucket=bucket.id,
+
+        def attach(resource: Any, **args: Any) -> Any:
+            """One of the bucket's settings: named as the bucket (same URNs as before), on it, our child."""
+            return resource(f"{name}-artifacts", bucket=bucket.id, **{"opts": child(self), **args})
+
+        block = attach(
+            aws.s3.BucketPublicAccessBlock,
             block_public_acls=True,
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child(self),
         )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-artifacts",
-            bucket=bucket.id,
+        attach(
+            aws.s3.BucketOwnershipControls,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child(self),
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child(self),
+        sse = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+            sse_algorithm="aws:kms", kms_master_key_id=key.arn
         )
-        aws.s3.BucketVersioning(
-            f"{name}-artifacts",
-            bucket=bucket.id,
+        sse_rule = aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=sse, bucket_key_enabled=True
+        )
+        attach(aws.s3.BucketServerSideEncryptionConfiguration, rules=[sse_rule])
+        attach(
+            aws.s3.BucketVersioning,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child(self),
         )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-artifacts",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-old-versions",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=30
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=7
-                    ),
-                )
-            ],
-            opts=child(self),
+        expire_old_versions = aws.s3.BucketLifecycleConfigurationRuleArgs(
+            id="expire-old-versions",
+            status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=30
+            ),
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=7
+            ),
         )
-        aws.s3.BucketPolicy(
-            f"{name}-artifacts",
-            bucket=bucket.id,
+        attach(aws.s3.BucketLifecycleConfiguration, rules=[expire_old_versions])
+        attach(
+            aws.s3.BucketPolicy,
             policy=bucket.arn.apply(lambda arn: json.dumps(documents.tls_only_bucket(arn))),
             opts=child(self, depends_on=[block]),
         )
