@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lfd_dev.components.base import ProcessComponent, require
-from lfd_dev.components.http_check import http_ok
+from lfd_dev.components.base import require
+from lfd_dev.components.http_check import http_component
 from lfd_dev.settings import Settings
 
 
@@ -37,12 +37,13 @@ def _argv(settings: Settings) -> list[str | Path]:
     ]
 
 
-MLFLOW = ProcessComponent(
-    name="mlflow",
+MLFLOW = http_component(
+    "mlflow",
+    lambda s: s.mlflow_uri,
+    "/health",
+    "tracking server at",
     prepare=_prepare,
     argv=_argv,
-    ready=lambda s: http_ok(f"{s.mlflow_uri}/health"),
-    describe=lambda s: f"tracking server at {s.mlflow_uri}",
     # Importing MLflow's server takes ~20 s on an idle 2-core machine and minutes under load.
     start_timeout=420,
 )

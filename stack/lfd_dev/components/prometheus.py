@@ -13,8 +13,7 @@ import subprocess
 from pathlib import Path
 
 from lfd_dev import process
-from lfd_dev.components.base import ProcessComponent
-from lfd_dev.components.http_check import http_ok
+from lfd_dev.components.http_check import http_component
 from lfd_dev.settings import Settings
 
 SCRAPE_INTERVAL_S = 2  # short, so tests and the operator's SLO gate see fresh samples
@@ -87,10 +86,6 @@ def _argv(settings: Settings) -> list[str | Path]:
     ]
 
 
-PROMETHEUS = ProcessComponent(
-    name="prometheus",
-    prepare=_prepare,
-    argv=_argv,
-    ready=lambda s: http_ok(f"{s.prometheus_url}/-/ready"),
-    describe=lambda s: f"ready at {s.prometheus_url}",
+PROMETHEUS = http_component(
+    "prometheus", lambda s: s.prometheus_url, "/-/ready", "ready at", prepare=_prepare, argv=_argv
 )
