@@ -4,6 +4,7 @@ topics per test, and a helper that runs the Flink job as a subprocess of the str
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from lfd.streaming import produce as p
 from lfd.streaming.config import StreamConfig
+from lfd.streaming.verify import read_topic, reconcile
 from lfd_dev.components.kafka import ensure_topics
 from lfd_dev.scoring_process import ScoringProcess
 from lfd_dev.settings import Settings
@@ -40,12 +43,20 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return ModelBundle(booster, BundleMetadata(flavor="xgboost", threshold=0.5)).save(directory)
 
 
-@pytest.fixture(scope="module")
-def scoring(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScoringProcess]:
-    log = tmp_path_factory.mktemp("scoring") / "scoring.log"
-    service = ScoringProcess(["--model-dir", str(model_dir)], log, {"LFD_SCORING_MODEL_VERSION": "test"})
+def serve(
+    model_dir: Path, tmp_path_factory: pytest.TempPathFactory, version: str, colour: str = ""
+) -> Iterator[ScoringProcess]:
+    """The real scoring service on ``model_dir``, reporting ``version`` (and ``colour``), until the fixture ends."""
+    log = tmp_path_factory.mktemp(colour or "scoring") / "scoring.log"
+    env = {"LFD_SCORING_MODEL_VERSION": version, **({"LFD_SCORING_COLOUR": colour} if colour else {})}
+    service = ScoringProcess(["--model-dir", str(model_dir)], log, env)
     yield service.start_ready()
     service.kill()
+
+
+@pytest.fixture(scope="module")
+def scoring(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScoringProcess]:
+    yield from serve(model_dir, tmp_path_factory, "test")
 
 
 @dataclass(frozen=True)
@@ -90,3 +101,28 @@ def make_job(flink: Settings, kafka: str, topics: Topics, tmp_path: Path) -> Ite
     yield build  # type: ignore[misc]
     for job in jobs:
         job.stop()
+
+
+def prove_counts(
+    kafka: str, topics: Topics, kinds: Counter[str], job: LocalJob, context: str = ""
+) -> list[dict[str, Any]]:
+    """The counting proof: ``scores`` + DLQ (read_committed) hold every record produced (``kinds``) exactly
+    once, every fraud decision is in ``fraud-alerts``; the scores, for further checks."""
+    produced = sum(kinds.values())
+    valid = kinds[p.VALID]
+    scores = read_topic(kafka, topics.scores, expect=valid, timeout_s=240, idle_s=6)
+    dlq = read_topic(kafka, topics.dlq, expect=produced - valid, timeout_s=60, idle_s=3)
+    frauds = sum(1 for s in scores if s["decision"] == "fraud")
+    alerts = read_topic(kafka, topics.alerts, expect=frauds, timeout_s=60, idle_s=3)
+    result = reconcile(produced, scores, dlq, alerts)
+    detail = f"{result}\n{context}\njob log:\n{job.log_tail()}"
+    assert result.scored == valid, detail
+    assert result.dead_lettered == produced - valid, detail
+    assert result.exact, detail
+    assert frauds > 0, "the proof needs fraud decisions to check alerts against"
+    assert {s["model"]["name"] for s in scores} == {"fraud-detector"}
+    assert all(s["reasons"] for s in scores if s["decision"] == "fraud"), detail
+    if job.config.design == "batch":  # reasons only where used; the input's key on every score
+        assert not any(s["reasons"] for s in scores if s["decision"] == "legit"), detail
+        assert all(s["kafka_key"] == s["id"] for s in scores), "every score carries its input's Kafka key"
+    return scores

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from lfd.streaming import produce as p
-from lfd.streaming.verify import read_topic, reconcile
+from lfd.streaming.verify import read_topic
 from lfd_dev.components.kafka import KAFKA
 from lfd_dev.scoring_process import ScoringProcess
 from lfd_dev.settings import Settings
 from lfd_dev.streaming_job import LocalJob, latest_checkpoint
 
-from .conftest import Topics
+from .conftest import Topics, prove_counts
 
 pytestmark = pytest.mark.e2e
 
@@ -38,27 +38,6 @@ def produce(kafka: str, topic: str, run_id: str, start: int, count: int) -> Coun
         )
     )[start:]
     return Counter(p.send(kafka, topic, iter(planned), rate=RATE, run_id=run_id).kinds)
-
-
-def prove_counts(kafka: str, topics: Topics, kinds: Counter[str], job: LocalJob) -> list[dict[str, Any]]:
-    produced = sum(kinds.values())
-    valid = kinds[p.VALID]
-    scores = read_topic(kafka, topics.scores, expect=valid, timeout_s=240, idle_s=6)
-    dlq = read_topic(kafka, topics.dlq, expect=produced - valid, timeout_s=60, idle_s=3)
-    frauds = sum(1 for s in scores if s["decision"] == "fraud")
-    alerts = read_topic(kafka, topics.alerts, expect=frauds, timeout_s=60, idle_s=3)
-    result = reconcile(produced, scores, dlq, alerts)
-    detail = f"{result}\njob log:\n{job.log_tail()}"
-    assert result.scored == valid, detail
-    assert result.dead_lettered == produced - valid, detail
-    assert result.exact, detail
-    assert frauds > 0, "the proof needs fraud decisions to check alerts against"
-    assert {s["model"]["name"] for s in scores} == {"fraud-detector"}
-    assert all(s["reasons"] for s in scores if s["decision"] == "fraud"), detail
-    if job.config.design == "batch":  # reasons only where used; the input's key on every score
-        assert not any(s["reasons"] for s in scores if s["decision"] == "legit"), detail
-        assert all(s["kafka_key"] == s["id"] for s in scores), "every score carries its input's Kafka key"
-    return scores
 
 
 def run_scenario(

@@ -18,11 +18,10 @@ from pathlib import Path
 import pytest
 
 from lfd.streaming import produce as p
-from lfd.streaming.verify import read_topic, reconcile
 from lfd_dev.scoring_process import ScoringProcess
 from lfd_dev.streaming_job import LocalJob
 
-from .conftest import Topics
+from .conftest import Topics, prove_counts, serve
 from .switch_proxy import SwitchProxy
 
 pytestmark = pytest.mark.e2e
@@ -33,20 +32,12 @@ N, RATE = 4_000, 250.0  # 16 s of traffic; the switch happens ~6 s in
 
 @pytest.fixture(scope="module")
 def green(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScoringProcess]:
-    log = tmp_path_factory.mktemp("green") / "scoring.log"
-    env = {"LFD_SCORING_MODEL_VERSION": "test-green", "LFD_SCORING_COLOUR": "green"}
-    service = ScoringProcess(["--model-dir", str(model_dir)], log, env)
-    yield service.start_ready()
-    service.kill()
+    yield from serve(model_dir, tmp_path_factory, "test-green", "green")
 
 
 @pytest.fixture(scope="module")
 def blue(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScoringProcess]:
-    log = tmp_path_factory.mktemp("blue") / "scoring.log"
-    env = {"LFD_SCORING_MODEL_VERSION": "test-blue", "LFD_SCORING_COLOUR": "blue"}
-    service = ScoringProcess(["--model-dir", str(model_dir)], log, env)
-    yield service.start_ready()
-    service.kill()
+    yield from serve(model_dir, tmp_path_factory, "test-blue", "blue")
 
 
 # two service starts + a job start took > 900 s (the suite's default) at machine load 33
@@ -70,14 +61,8 @@ def test_the_job_follows_a_switch_within_its_connection_age_with_nothing_lost_or
         proxy.switch("green")
         producer.join(120)
 
-        valid = kinds[p.VALID]
-        scores = read_topic(kafka, topics.scores, expect=valid, timeout_s=240, idle_s=6)
-        dlq = read_topic(kafka, topics.dlq, expect=N - valid, timeout_s=60, idle_s=3)
-        frauds = sum(1 for s in scores if s["decision"] == "fraud")
-        alerts = read_topic(kafka, topics.alerts, expect=frauds, timeout_s=60, idle_s=3)
-        result = reconcile(N, scores, dlq, alerts)
-        detail = f"{result}\nconnections {proxy.connections}\njob log:\n{job.log_tail()}"
-        assert result.scored == valid and result.dead_lettered == N - valid and result.exact, detail
+        scores = prove_counts(kafka, topics, kinds, job, f"connections {proxy.connections}")
+        detail = f"connections {proxy.connections}\njob log:\n{job.log_tail()}"
 
     colours = Counter(s["model"]["colour"] for s in scores)
     assert set(colours) == {"blue", "green"}, f"both colours must have scored: {colours}"
@@ -90,4 +75,3 @@ def test_the_job_follows_a_switch_within_its_connection_age_with_nothing_lost_or
     # bound: connection age + one request timeout + one bundle/batch of slack on a shared machine
     assert blue_after_ms <= (MAX_AGE_S + 2.0 + 3.0) * 1000, detail
     assert all(s["model"]["version"] == f"test-{s['model']['colour']}" for s in scores)
-    assert all(s["kafka_key"] == s["id"] for s in scores), "every score carries its input's Kafka key"
