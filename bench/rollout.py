@@ -16,6 +16,7 @@ Counts per switch: requests sent, non-2xx, connection errors/timeouts (everythin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -25,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench_scoring import build_loadgen  # noqa: E402
 
 from fraud_operator.builders import BuildContext, build_deployment, build_stable_service  # noqa: E402
-from fraud_operator.spec import parse_spec  # noqa: E402
+from fraud_operator.spec import Colour, FraudModelSpec, parse_spec  # noqa: E402
 from lfd_dev import images, manager  # noqa: E402
 from lfd_dev.components import node  # noqa: E402
 from lfd_dev.components.kubernetes import kubectl  # noqa: E402
@@ -83,55 +85,58 @@ def _load_through(
     return result
 
 
+@contextlib.contextmanager
+def _namespace(settings: Settings, prefix: str) -> Iterator[str]:
+    """A fresh namespace for one scenario, deleted (without waiting) afterwards."""
+    namespace = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    _k(settings, "create", "namespace", namespace)
+    try:
+        yield namespace
+    finally:
+        kubectl(settings, "delete", "namespace", namespace, "--wait=false")
+
+
+def _serving(settings: Settings, namespace: str, spec: FraudModelSpec, *deployments: dict[str, Any]) -> str:
+    """Apply ``deployments`` and the stable Service (on blue), wait until they are Ready; the Service's URL."""
+    _apply(settings, namespace, *deployments, build_stable_service("fd", "blue", spec))
+    for deployment in deployments:
+        _wait_rollout(settings, namespace, deployment["metadata"]["name"])
+    time.sleep(3)
+    return f"http://{_cluster_ip(settings, namespace, 'fd')}:3000/score"
+
+
 def blue_green(
     settings: Settings, loadgen: Path, body: Path, bundles: list[Path], rate: float, duration: float
 ) -> dict[str, Any]:
-    namespace = f"bench-bg-{uuid.uuid4().hex[:6]}"
-    _k(settings, "create", "namespace", namespace)
-    try:
-        image = images.scoring_image().ref
-        spec = parse_spec({"model": {"uri": BUNDLE_IN_POD}, "image": image})
+    with _namespace(settings, "bench-bg") as namespace:
+        spec = parse_spec({"model": {"uri": BUNDLE_IN_POD}, "image": images.scoring_image().ref})
         blue = on_real_node(build_deployment("fd", "blue", spec, 1, 1, BuildContext()), bundles[0])
         green = on_real_node(build_deployment("fd", "green", spec, 2, 1, BuildContext()), bundles[1])
-        _apply(settings, namespace, blue, green, build_stable_service("fd", "blue", spec))
-        _wait_rollout(settings, namespace, "fd-blue")
-        _wait_rollout(settings, namespace, "fd-green")
-        url = f"http://{_cluster_ip(settings, namespace, 'fd')}:3000/score"
-        time.sleep(3)
+        url = _serving(settings, namespace, spec, blue, green)
 
-        def point_to(colour: str) -> None:
-            _k(
-                settings,
-                "-n",
-                namespace,
-                "apply",
-                "-f",
-                "-",
-                input_text=json.dumps(build_stable_service("fd", colour, spec)),
-            )
+        def point_to(colour: Colour) -> None:
+            service = json.dumps(build_stable_service("fd", colour, spec))
+            _k(settings, "-n", namespace, "apply", "-f", "-", input_text=service)
 
         promotion = _load_through(loadgen, url, body, rate, duration, duration / 3, lambda: point_to("green"))
         rollback = _load_through(loadgen, url, body, rate, duration, duration / 3, lambda: point_to("blue"))
         return {"promotion": promotion, "rollback": rollback}
-    finally:
-        kubectl(settings, "delete", "namespace", namespace, "--wait=false")
 
 
 def rolling_update(
     settings: Settings, loadgen: Path, body: Path, bundles: list[Path], rate: float, duration: float
 ) -> dict[str, Any]:
-    namespace = f"bench-ru-{uuid.uuid4().hex[:6]}"
-    _k(settings, "create", "namespace", namespace)
-    try:
+    with _namespace(settings, "bench-ru") as namespace:
         image = images.scoring_image()
         second_tag = f"{image.ref}-b"
         node.ctr(settings, "images", "tag", "--force", image.ref, second_tag)
         spec = parse_spec({"model": {"uri": BUNDLE_IN_POD}, "image": image.ref})
-        deployment = on_real_node(build_deployment("fd", "blue", spec, 1, 1, BuildContext()), bundles[0])
-        _apply(settings, namespace, deployment, build_stable_service("fd", "blue", spec))
-        _wait_rollout(settings, namespace, "fd-blue")
-        url = f"http://{_cluster_ip(settings, namespace, 'fd')}:3000/score"
-        time.sleep(3)
+        url = _serving(
+            settings,
+            namespace,
+            spec,
+            on_real_node(build_deployment("fd", "blue", spec, 1, 1, BuildContext()), bundles[0]),
+        )
         update = _load_through(loadgen, url, body, rate, duration, duration / 3,
                                lambda: _k(settings, "-n", namespace, "set", "image", "deployment/fd-blue", f"scoring={second_tag}"))  # fmt: skip
         _wait_rollout(settings, namespace, "fd-blue")
@@ -139,8 +144,6 @@ def rolling_update(
                              lambda: _k(settings, "-n", namespace, "rollout", "undo", "deployment/fd-blue"))  # fmt: skip
         _wait_rollout(settings, namespace, "fd-blue")
         return {"promotion": update, "rollback": undo}
-    finally:
-        kubectl(settings, "delete", "namespace", namespace, "--wait=false")
 
 
 def main() -> int:
