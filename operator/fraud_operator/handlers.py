@@ -48,11 +48,8 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         # No handler needs a finalizer, so kopf removes this one from any FraudModel still carrying it (put there
         # by an operator older than periodic.py): deleting those stops hanging too.
         settings.persistence.finalizer = f"{GROUP}/finalizer"
-        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix=GROUP, key="last-handled-configuration"
-        )
-        settings.posting.level = logging.WARNING  # our Events are explicit; kopf's own INFO chatter stays in logs
+        # Our Events are posted by reconcile (Kube.post_event); kopf's own INFO chatter stays in the logs.
+        settings.posting.level = logging.WARNING
         settings.watching.server_timeout = 120
         settings.scanning.disabled = True  # no cluster-wide namespace/CRD scans: the namespaced Role is enough
         kube = Kube.connect()
