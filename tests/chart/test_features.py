@@ -100,16 +100,6 @@ def test_operator_metrics_service_and_monitors(stack_settings: Settings) -> None
     }
 
 
-def test_prometheus_rule_carries_the_local_stacks_rules(stack_settings: Settings) -> None:
-    docs = _by_kind(render(stack_settings, "-f", FULL))
-    rule = docs[("PrometheusRule", "t-live-fraud-detector")]["spec"]
-    local = REPO / "stack" / "prometheus" / "rules" / "scoring.yml"
-    chart_file = CHART / "files" / "prometheus" / "scoring.yml"
-    # One source: the chart's file is a link to the local stack's, not a copy that could drift.
-    assert chart_file.is_symlink() and chart_file.resolve() == local.resolve(), f"{chart_file} must link to {local}"
-    assert yaml.safe_load(local.read_text())["groups"][0] in rule["groups"]
-
-
 def test_disruption_budget_per_fraudmodel_over_both_colours(stack_settings: Settings) -> None:
     docs = _by_kind(render(stack_settings, "-f", FULL))
     pdb = docs[("PodDisruptionBudget", "fraud-detector-scoring")]["spec"]
