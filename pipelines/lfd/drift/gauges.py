@@ -38,6 +38,8 @@ class Gauges:
         self.trigger_armed = Gauge("lfd_retrain_trigger_armed", "1 when a new breach may fire a retrain", registry=r)
         self.trigger_breaches = Gauge("lfd_retrain_trigger_breaches", "Consecutive evaluations in breach", registry=r)
         self.retrains = Counter("lfd_retrain_runs", "Retraining runs started, by reason", ["reason"], registry=r)
+        for reason in ("drift", "labels"):  # exported at 0 from the start, so increase() sees the first retrain
+            self.retrains.labels(reason)
         pair, m = list(SHADOW_LABELS), SHADOW_METRICS  # also read by the operator's shadow gate
         self.agreement = Gauge(m["agreement"], "Share of same decisions, champion vs challenger", pair, registry=r)
         self.alert_ratio = Gauge(m["alert_rate_ratio"], "Challenger alert rate / champion's", pair, registry=r)
