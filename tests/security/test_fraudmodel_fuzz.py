@@ -60,7 +60,8 @@ def api(kubernetes: Any, kubectl: Any) -> Iterator[tuple[Any, Any, str]]:
     if OUTCOMES:
         counts = {o: OUTCOMES.count(o) for o in sorted(set(OUTCOMES))}
         print(f"FraudModel fuzz outcomes: {counts}")
-        summary.record(f"FraudModel via the API server (hypothesis; {counts})", len(OUTCOMES), [])
+        outcomes = ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+        summary.record(f"FraudModel via the API server (hypothesis: {outcomes})", len(OUTCOMES), [])
 
 
 @pytest.fixture(scope="module")
