@@ -21,10 +21,11 @@ FULL = str(CHART / "ci" / "full-values.yaml")
 RULES = REPO / "stack" / "prometheus" / "rules"
 
 
-def assert_links_to(chart_file: Path, source: Path) -> None:
-    """One source: what the chart ships is a symbolic link to the local stack's file (helm reads and packages
-    the linked file), not a copy that could drift."""
-    assert chart_file.is_symlink() and chart_file.resolve() == source.resolve(), f"{chart_file} must link to {source}"
+def assert_links_to(local: Path, chart_file: Path) -> None:
+    """One source: the file the local stack loads (and promtool tests) is a symbolic link to what the chart
+    ships, not a copy that could drift. The chart holds the real file: what ships needs nothing from stack/."""
+    assert local.is_symlink() and local.resolve() == chart_file.resolve(), f"{local} must link to {chart_file}"
+    assert not chart_file.is_symlink(), f"{chart_file} must be the file itself (helm packages it)"
 
 
 def _by_kind(docs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -35,7 +36,7 @@ def _by_kind(docs: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]
 @pytest.mark.parametrize("name", sorted(p.name for p in RULES.glob("*.yml")))
 def test_every_local_rule_file_is_in_the_prometheus_rule(stack_settings: Settings, name: str) -> None:
     local = yaml.safe_load((RULES / name).read_text())
-    assert_links_to(CHART / "files" / "prometheus" / name, RULES / name)
+    assert_links_to(RULES / name, CHART / "files" / "prometheus" / name)
     rule = _by_kind(render(stack_settings, "-f", FULL))[("PrometheusRule", "t-live-fraud-detector")]["spec"]
     for group in local["groups"]:
         assert group in rule["groups"]
@@ -50,7 +51,7 @@ def test_grafana_dashboard_configmap(stack_settings: Settings) -> None:
     assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert cm["metadata"]["annotations"]["grafana_folder"] == "live-fraud-detector"
     dashboard = REPO / "stack" / "grafana" / "live-fraud-detector.json"
-    assert_links_to(CHART / "files" / "grafana" / "live-fraud-detector.json", dashboard)
+    assert_links_to(dashboard, CHART / "files" / "grafana" / "live-fraud-detector.json")
     assert json.loads(cm["data"]["live-fraud-detector.json"]) == json.loads(dashboard.read_text())
     off = _by_kind(render(stack_settings))
     assert ("ConfigMap", "t-live-fraud-detector-dashboard") not in off
