@@ -5,6 +5,7 @@ the operator renders for a FraudModel, when it is applied to the control plane, 
 real node: the image's ENTRYPOINT accepts the operator's args, the readiness probe passes for real, the pod
 answers through its ClusterIP Service (kube-proxy's iptables rules) from the host, the FraudModel's threshold
 changes its decisions, and from inside the container it is non-root, read-only and without capabilities.
+The chart's `helm test` hook runs as a real pod of the same image and scores through that Service.
 """
 
 from __future__ import annotations
@@ -161,6 +162,72 @@ def test_the_pod_answers_through_its_cluster_ip_service_with_the_fraudmodels_thr
     assert results and all(r["decision"] == "fraud" for r in results)
     ready = httpx.get(f"http://{scoring_pod['pod_ip']}:3000/v2/health/ready", timeout=10)
     assert ready.status_code == 200
+
+
+def _helm(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    helm = settings.tool("helm")
+    assert helm.exists(), f"{helm} missing: run `make setup`"
+    return subprocess.run(
+        [str(helm), f"--kubeconfig={settings.kubeconfig}", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+def _test_pod_values(namespace: str, address: str) -> dict[str, object]:
+    """The chart with only its `helm test` hook aimed at the fixture's stable Service "fd", on the real node.
+
+    The node has no cluster DNS, so the pod's /etc/hosts maps the Service's DNS name (the URL the chart
+    builds, unchanged) to ``address``: the ClusterIP (kube-proxy's rules) or, to prove the hook can fail,
+    the pod's own loopback where nothing listens."""
+    scoring = images.scoring_image()
+    return {
+        "operator": {"enabled": False},
+        "tests": {
+            "fraudModelName": "fd",
+            "image": {"repository": f"localhost/{scoring.name}", "tag": scoring.tag},
+            "nodeSelector": {node_config.NODE_LABEL: "real"},
+            "tolerations": [{"key": node_config.TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
+            "hostAliases": [{"ip": address, "hostnames": [f"fd.{namespace}.svc"]}],
+        },
+    }
+
+
+def test_helm_test_scores_the_contract_example_through_the_stable_service_in_a_real_pod(
+    real_node: Settings, scoring_pod: dict[str, str], tmp_path: Path
+) -> None:
+    """`helm test` of the chart, its hook pod a real container of the scoring image on the real node (on kwok's
+    fake nodes no container runs, so a "passing" helm test there proves nothing)."""
+    namespace = scoring_pod["namespace"]
+    chart = Path(__file__).resolve().parents[2] / "charts" / "live-fraud-detector"
+    values = tmp_path / "values.json"
+    values.write_text(json.dumps(_test_pod_values(namespace, scoring_pod["cluster_ip"])))
+    install = _helm(real_node, "install", "t", str(chart), "-n", namespace, "-f", str(values))
+    assert install.returncode == 0, install.stderr
+    passed = _helm(real_node, "test", "t", "-n", namespace, "--timeout", "5m")
+    events = kubectl(real_node, "-n", namespace, "get", "events", "-o", "json").stdout
+    assert passed.returncode == 0, f"{passed.stdout}{passed.stderr}\n{events[-3000:]}"
+    assert "Phase:          Succeeded" in passed.stdout, passed.stdout
+    # The hook pod ran as a container on the real node (kubelet's events outlive the deleted pod).
+    started = [
+        e
+        for e in json.loads(events)["items"]
+        if e["involvedObject"]["name"] == "t-live-fraud-detector-test-score" and e["reason"] in {"Scheduled", "Started"}
+    ]
+    assert {e["reason"] for e in started} == {"Scheduled", "Started"}, started
+    assert any(node_config.NODE_NAME in (e.get("message") or "") for e in started), started
+
+    # The same hook aimed at nothing fails: helm test reports the failed pod.
+    values.write_text(json.dumps(_test_pod_values(namespace, "127.0.0.1")))
+    upgrade = _helm(real_node, "upgrade", "t", str(chart), "-n", namespace, "-f", str(values))
+    assert upgrade.returncode == 0, upgrade.stderr
+    failed = _helm(real_node, "test", "t", "-n", namespace, "--timeout", "5m")
+    assert failed.returncode != 0 and "Phase:          Failed" in failed.stdout, failed.stdout + failed.stderr
+    # (`helm test --logs` cannot fetch them here: the API server cannot resolve the node's name.)
+    pod = json.loads(
+        _kubectl(real_node, "-n", namespace, "get", "pod", "t-live-fraud-detector-test-score", "-o", "json")
+    )
+    assert pod["spec"]["nodeName"] == node_config.NODE_NAME
+    assert pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 1  # urlopen raised
+    _helm(real_node, "uninstall", "t", "-n", namespace)
 
 
 def test_down_leaves_no_bridge_chain_or_namespace_behind(real_node: Settings) -> None:
