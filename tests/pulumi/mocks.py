@@ -4,6 +4,7 @@ mocks answer with the outputs the program reads (ARNs, the OIDC issuer, bootstra
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pulumi.runtime.mocks import MockMonitor
@@ -80,6 +81,9 @@ class _NoReferencesMonitor(MockMonitor):
 
 
 def mocked(stack: str) -> RecordingMocks:
+    # The SDK creates futures on the thread's current event loop. A test run earlier in the same process that
+    # used asyncio.run() leaves none set (asyncio.run ends with set_event_loop(None)), so give it a fresh one.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project="lfd", stack=stack, preview=False, monitor=_NoReferencesMonitor(mocks))
     return mocks
