@@ -25,6 +25,7 @@ from lfd_dev import manager, process
 from lfd_dev.components.prometheus import register_target
 from lfd_dev.settings import Settings, load_settings
 from lfd_dev.stack_cli import env_exports
+from lfd_dev.steps import run_steps
 
 HTTP_PORT = int(os.environ.get("LFD_DEMO_HTTP_PORT", "3000"))
 GRPC_PORT = int(os.environ.get("LFD_DEMO_GRPC_PORT", "8001"))
@@ -247,15 +248,10 @@ STEPS: list[tuple[str, Callable[[Demo], str]]] = [
 def main() -> int:
     settings = load_settings()
     demo = Demo(settings)
-    began = time.monotonic()
-    for title, step in STEPS:
-        print(f"==> {title}", flush=True)
-        try:
-            print(step(demo), flush=True)
-        except Exception as exc:
-            print(f"demo step '{title}' failed: {exc}", file=sys.stderr)
-            return 1
-    print(f"\ndemo finished in {time.monotonic() - began:.0f}s. Where to look:")
+    took = run_steps("demo", demo, STEPS)
+    if took is None:
+        return 1
+    print(f"\ndemo finished in {took:.0f}s. Where to look:")
     print(f"  MLflow UI        {settings.mlflow_uri}  (experiment fraud-detector, model {MODEL_NAME})")
     print(f"  scoring          curl -s {demo.scoring_url}/v2/models/{MODEL_NAME}  ·  {demo.scoring_url}/metrics")
     print(f"  Prometheus       {settings.prometheus_url}/graph?g0.expr=lfd:scoring_latency_p99_seconds:rate1m")

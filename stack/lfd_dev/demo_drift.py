@@ -28,6 +28,7 @@ from lfd_dev.components.prometheus import register_target
 from lfd_dev.demo import Demo, ensure_champion, score_example, stack_alive, start_scoring, start_stream
 from lfd_dev.ports import free_port
 from lfd_dev.settings import load_settings
+from lfd_dev.steps import run_steps
 
 ROWS = int(os.environ.get("LFD_DEMO_DRIFT_ROWS", "1500"))
 RATE = float(os.environ.get("LFD_DEMO_DRIFT_RATE", "300"))
@@ -168,15 +169,10 @@ STEPS: list[tuple[str, Callable[[DriftDemo], str]]] = [
 
 def main() -> int:
     demo = DriftDemo(load_settings())
-    began = time.monotonic()
-    for title, step in STEPS:
-        print(f"==> {title}", flush=True)
-        try:
-            print(step(demo), flush=True)
-        except Exception as exc:
-            print(f"demo-drift step '{title}' failed: {exc}", file=sys.stderr)
-            return 1
-    print(f"\ndemo-drift finished in {time.monotonic() - began:.0f}s. Where to look:")
+    took = run_steps("demo-drift", demo, STEPS)
+    if took is None:
+        return 1
+    print(f"\ndemo-drift finished in {took:.0f}s. Where to look:")
     print(f"  dashboards       {demo.out}/before/dashboard.html · {demo.out}/after/dashboard.html")
     print(f"  Evidently        {demo.out}/evidently/ (and MLflow experiment fraud-detector-monitoring)")
     print(f"  monitor          http://127.0.0.1:{demo.metrics_port}/metrics · log {demo.settings.logs}")

@@ -9,7 +9,8 @@ import pytest
 
 from lfd_dev.scoring_process import ScoringProcess
 
-# fixtures reused, not redefined: the scoring bundle, and the streaming job's topics/job/service
+# fixtures reused, not redefined: the scoring bundle, the streaming job's topics/job/service, the operator's kubectl
+from tests.operator.conftest import kubectl  # noqa: F401
 from tests.scoring.conftest import bundle_dir, dev_frame  # noqa: F401
 from tests.streaming.conftest import make_job, model_dir, scoring, topics  # noqa: F401
 

@@ -17,19 +17,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def kubectl(kubernetes: Any) -> Any:
-    import subprocess
-
-    def run(*args: str, input_text: str | None = None, check: bool = False) -> Any:
-        result = subprocess.run([str(kubernetes.kubectl), *args], input=input_text, capture_output=True, text=True,
-                                env=kubernetes.env, timeout=60)  # fmt: skip
-        assert not check or result.returncode == 0, result.stderr
-        return result
-
-    return run
-
-
-@pytest.fixture(scope="module")
 def operator_identity(
     helm: Any, kubectl: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Path, str, str]]:

@@ -64,19 +64,6 @@ def api(kubernetes: Any, kubectl: Any) -> Iterator[tuple[Any, Any, str]]:
         summary.record(f"FraudModel via the API server (hypothesis: {outcomes})", len(OUTCOMES), [])
 
 
-@pytest.fixture(scope="module")
-def kubectl(kubernetes: Any) -> Any:
-    import subprocess
-
-    def run(*args: str, input_text: str | None = None, check: bool = False) -> Any:
-        result = subprocess.run([str(kubernetes.kubectl), *args], input=input_text, capture_output=True, text=True,
-                                env=kubernetes.env, timeout=60)  # fmt: skip
-        assert not check or result.returncode == 0, result.stderr
-        return result
-
-    return run
-
-
 def hostile(valid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """Mostly valid values, sometimes anything JSON can carry."""
     anything = st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.text(max_size=30),
