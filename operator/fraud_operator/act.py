@@ -76,7 +76,7 @@ def act(
             if verdict is not None:
                 outcome.analyses.append(
                     AnalysisRun(
-                        kind=step.kind,
+                        kind="post" if step.kind == "post" else "pre",  # a readiness verdict fails the preview
                         template_hash=step.template_hash,
                         result=verdict.result,
                         message=verdict.message,

@@ -153,6 +153,9 @@ def decide(
 def _finish(plan: Plan, observed: Observed, before: FraudModelStatus, now: float) -> Plan:
     assert plan.status is not None
     after = plan.status
+    if after.preview_hash is not None and after.preview_hash in (after.halted_hash, after.active_hash):
+        # The preview's rollout ended (halted, or switched to): a retry or a later rollout starts a new deadline.
+        after = after.model_copy(update={"preview_since": None, "preview_hash": None})
     if after.current_step != before.current_step and after.current_step:
         plan.event(after.current_step, after.message or after.current_step)
     active_ready = after.active_colour is not None and observed.colours[after.active_colour].ready_endpoints > 0
@@ -369,19 +372,33 @@ def _preview(
     assert active is not None
     idle, thash, rollout = other(active), template_hash(spec), spec.rollout
     plan.add(EnsureDeployment(idle, spec, revision, rollout.preview_replicas), EnsureService("preview", idle))
+    if status.preview_hash != thash or status.preview_since is None:
+        status = status.model_copy(update={"preview_since": iso(now), "preview_hash": thash})
+    since = parse_iso(status.preview_since) or now
+    overdue = now >= since + rollout.progress_deadline_seconds
+    # Verdicts older than this preview (a retried revision's) do not count.
+    run = latest_run(status, "pre", thash)
+    if run is not None and run.at and status.preview_since is not None and run.at < status.preview_since:
+        run = None
+    late = f"; not ready after progressDeadlineSeconds={rollout.progress_deadline_seconds}, asking {idle} why"
     state = observed.colours[idle]
-    if observed.preview_selects != idle or not state.ready_for(thash, rollout.preview_replicas):
-        plan.status = _progress(status, "WaitingForPreview", f"waiting for {idle} (revision {revision}) to be ready")
+    failed = run is not None and run.result == "Failed" and not previously_stable(status, thash)
+    if not failed and (observed.preview_selects != idle or not state.ready_for(thash, rollout.preview_replicas)):
+        message = f"waiting for {idle} (revision {revision}) to be ready"
+        if overdue:
+            plan.add(RunAnalysis("ready", idle, active, thash))
+        plan.status = _progress(status, "WaitingForPreview", message + (late if overdue else ""))
         return plan
     pre = rollout.pre_promotion_analysis
     gated = pre.smoke.enabled or pre.quality.enabled or pre.shadow.enabled
-    run = latest_run(status, "pre", thash)
     if gated and not previously_stable(status, thash) and run is None:
         if status.current_step == "PrePromotionAnalysis":  # announced by the previous reconcile: run it now
             plan.add(RunAnalysis("pre", idle, active, thash))
+            if overdue:  # e.g. kwok: pods Ready, but the service answers 503 because its model never loaded
+                plan.add(RunAnalysis("ready", idle, active, thash))
         plan.status = _progress(status, "PrePromotionAnalysis", f"smoke and quality checks of {idle}")
         return plan
-    if run is not None and run.result == "Failed" and not previously_stable(status, thash):
+    if failed and run is not None:
         plan.steps = [
             s for s in plan.steps if not isinstance(s, EnsureService | EnsureDeployment) or s.colour == active
         ]

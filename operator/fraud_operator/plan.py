@@ -42,9 +42,12 @@ class DeleteHPA:
 
 @dataclass(frozen=True)
 class RunAnalysis:
-    """Run an analysis; its verdict is recorded in status and read by the next ``decide``."""
+    """Run an analysis; its verdict is recorded in status and read by the next ``decide``.
 
-    kind: Literal["pre", "post"]
+    ``ready``: the preview is past its progress deadline; ask it why it is not ready (a Failed ``pre`` verdict
+    carrying the service's reason, or no verdict when it is ready and an analysis is merely still waiting)."""
+
+    kind: Literal["pre", "post", "ready"]
     colour: Colour  # the colour judged (pre: the preview colour; post: the active one)
     stable_colour: Colour  # the champion the quality gate compares against
     template_hash: str

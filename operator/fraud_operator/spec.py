@@ -241,6 +241,15 @@ class Rollout(_Api):
         le=86400,
         description="How long the old colour stays warm after a successful rollout (instant rollback window).",
     )
+    progress_deadline_seconds: int = Field(
+        600,
+        ge=10,
+        le=86400,
+        description="How long the preview colour may take, from being deployed, to become ready and answer the "
+        "pre-promotion checks. Past it the revision fails (Degraded, AnalysisFailed; the active colour keeps "
+        "serving) with the scoring service's own reason from its readiness endpoint (e.g. a registry model whose "
+        "bundle is missing or whose signature is wrong never loads).",
+    )
     pre_promotion_analysis: PrePromotionAnalysis = Field(
         default_factory=lambda: PrePromotionAnalysis.model_validate({}),
         description="Checks of the preview colour before traffic moves.",
@@ -333,6 +342,11 @@ class FraudModelStatus(_Api):
     halted_hash: str | None = Field(None, description="Revision hash that failed or was aborted; not retried.")
     halted_reason: str | None = Field(None, description="AnalysisFailed, RolledBack or Aborted.")
     promoted_hash: str | None = Field(None, description="Revision hash a user promoted past the pause.")
+    preview_since: str | None = Field(
+        None,
+        description="When the preview of previewHash was deployed (RFC 3339): progressDeadlineSeconds runs from it.",
+    )
+    preview_hash: str | None = Field(None, description="Template hash whose preview started at previewSince.")
     analysis: list[AnalysisRun] = Field(default_factory=list, description="Latest analysis runs.")
     revisions: list[RevisionEntry] = Field(default_factory=list, description="Short revision history (newest last).")
     conditions: list[Condition] = Field(default_factory=list, description="Available, Progressing, Degraded, Paused.")

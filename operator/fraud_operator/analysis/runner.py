@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fraud_operator.analysis import Verdict
+from fraud_operator.analysis import Unreachable, Verdict
 from fraud_operator.analysis.quality import run_quality
+from fraud_operator.analysis.readiness import run_readiness
 from fraud_operator.analysis.resolver import Resolver, make_resolver
 from fraud_operator.analysis.shadow import run_shadow, served_version
 from fraud_operator.analysis.slo import run_slo
@@ -20,7 +21,20 @@ class Runner:
         self.resolver = resolver or make_resolver(config.service_map or None)
 
     def __call__(self, namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis) -> Verdict:
+        if step.kind == "ready":
+            return self.ready(namespace, name, spec, step)
         return self.pre(namespace, name, spec, step) if step.kind == "pre" else self.post(namespace, name, spec, step)
+
+    def ready(self, namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis) -> Verdict:
+        """Past the progress deadline: the preview's own reason for not being ready."""
+        try:
+            url: str | None = self.resolver.url(
+                namespace, preview_service_name(name), deployment_name(name, step.colour), spec.http_port
+            )
+            why = ""
+        except Unreachable as e:
+            url, why = None, str(e)
+        return run_readiness(url, step.colour, spec.rollout.progress_deadline_seconds, why)
 
     def pre(self, namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis) -> Verdict:
         """Smoke first (cheap), then quality against the champion behind the stable Service, then (optional)
