@@ -65,7 +65,7 @@ def stack(local: Local) -> auto.Stack:
         project_settings=auto.ProjectSettings(
             name=PROJECT, runtime="python", backend=auto.ProjectBackend(url=env["PULUMI_BACKEND_URL"])
         ),
-        secrets_provider="passphrase",
+        secrets_provider="passphrase",  # the provider's name, not a secret  # pragma: allowlist secret
     )
     result = auto.create_or_select_stack(
         stack_name=local.stack_name, project_name=PROJECT, program=program.run, opts=workspace
