@@ -53,6 +53,9 @@ class MonitorConfig:
     log_to_mlflow: bool = True
     policy: Policy = field(default_factory=Policy)
     retrain: Any = None  # a lfd.drift.retrain.RetrainConfig, or None: only signal
+    #: A retrain waits until this many recent transactions have their (delayed) label: drift can fire before
+    #: the first chargeback arrives, and a window without labels has nothing new to learn from.
+    min_retrain_rows: int = 200
 
 
 class Monitor:
@@ -79,6 +82,7 @@ class Monitor:
         self.decisions: list[str] = []
         self.retrains: list[Any] = []  # lfd.drift.retrain.RetrainResult of each finished retrain, oldest first
         self.retrain_errors: list[str] = []
+        self.pending_retrain: str | None = None  # the reason of a fired trigger still waiting for labels
         self.quality_logs = 0
 
     # --- records ---------------------------------------------------------------------------------
@@ -146,7 +150,9 @@ class Monitor:
             self.decisions.append(decision.reason)
             self.gauges.retrains.labels("drift" if "drift" in decision.reason else "labels").inc()
             log.warning("retraining: %s", decision.reason)
-            self.start_retrain(decision.reason)
+            self.pending_retrain = decision.reason
+        if self.pending_retrain is not None:
+            self.start_retrain(self.pending_retrain)
 
     def drift_window(self) -> list[str]:
         ids = [i for i in reversed(self.served) if i in self.transactions]
@@ -178,11 +184,18 @@ class Monitor:
         return pd.DataFrame(rows).drop(columns=["id"], errors="ignore")
 
     def start_retrain(self, reason: str) -> None:
+        """Start the retrain ``reason`` asks for, once enough recent rows are labelled (else it stays pending)."""
         if self.config.retrain is None or (self.retraining and self.retraining.is_alive()):
             return
         from lfd.drift.retrain import retrain
 
         recent = self.labelled_recent()
+        if len(recent) < self.config.min_retrain_rows:
+            log.info(
+                "retrain waits for labels: %d of %d recent rows labelled", len(recent), self.config.min_retrain_rows
+            )
+            return
+        self.pending_retrain = None
 
         def work() -> None:
             try:
