@@ -303,8 +303,24 @@ def _retrain_config(mlflow_server: str, rows: Rows, model: str, namespace: str, 
     )
 
 
-def _loop(
-    kind: ShiftKind,
+@dataclass(frozen=True)
+class World:
+    """The live stack, a fresh namespace and this module's champion and rows: what every loop test starts from."""
+
+    kafka: str
+    mlflow_server: str
+    kubernetes: Cluster
+    settings: Settings
+    prometheus: str
+    kubectl: Kubectl
+    namespace: str
+    model_name: str
+    rows: Rows
+    registry_pool: RegistryPool
+
+
+@pytest.fixture
+def world(
     kafka: str,
     mlflow_server: str,
     kubernetes: Cluster,
@@ -315,18 +331,32 @@ def _loop(
     model_name: str,
     rows: Rows,
     registry_pool: RegistryPool,
-    tmp_path: Path,
-) -> tuple[Stage, Monitor, Gauges]:
+) -> World:
+    return World(
+        kafka,
+        mlflow_server,
+        kubernetes,
+        stack_settings,
+        prometheus,
+        kubectl,
+        namespace,
+        model_name,
+        rows,
+        registry_pool,
+    )
+
+
+def _loop(kind: ShiftKind, w: World, tmp_path: Path) -> tuple[Stage, Monitor, Gauges]:
     """Given the champion (version 1) serving on blue, When the ``kind``-shifted stream reaches the monitor,
     Then it retrains: returns once the retrain finished (or failed)."""
     stage = _stage(
-        kubectl, namespace, model_name, True, stack_settings, kubernetes, registry_pool, prometheus, tmp_path
+        w.kubectl, w.namespace, w.model_name, True, w.settings, w.kubernetes, w.registry_pool, w.prometheus, tmp_path
     )
     try:
-        champion = load_champion(model_name)
-        topics = _stream(kafka, stack_settings, rows, champion, kind)
-        config = _retrain_config(mlflow_server, rows, model_name, namespace, kubernetes)
-        monitor, gauges = _monitor(kafka, topics, champion, config, tmp_path)
+        champion = load_champion(w.model_name)
+        topics = _stream(w.kafka, w.settings, w.rows, champion, kind)
+        config = _retrain_config(w.mlflow_server, w.rows, w.model_name, w.namespace, w.kubernetes)
+        monitor, gauges = _monitor(w.kafka, topics, champion, config, tmp_path)
         _watch(monitor, lambda: bool(monitor.retrains or monitor.retrain_errors), 600)
         assert monitor.retrain_errors == [], monitor.retrain_errors
         assert len(monitor.decisions) == 1 and len(monitor.retrains) == 1, monitor.decisions
@@ -367,53 +397,25 @@ def _then_registered_updated_and_rolled_out(
     assert runs["post"]["result"] == "Passed", runs["post"]
 
 
-def test_feature_drift_retrains_registers_and_rolls_out(
-    kafka: str,
-    mlflow_server: str,
-    kubernetes: Cluster,
-    stack_settings: Settings,
-    prometheus: str,
-    kubectl: Kubectl,
-    namespace: str,
-    model_name: str,
-    rows: Rows,
-    registry_pool: RegistryPool,
-    tmp_path: Path,
-) -> None:
+def test_feature_drift_retrains_registers_and_rolls_out(world: World, tmp_path: Path) -> None:
     # Given the champion on blue, When V1..V12 of every streamed transaction are shifted
-    stage, monitor, gauges = _loop(
-        "features", kafka, mlflow_server, kubernetes, stack_settings, prometheus, kubectl, namespace,
-        model_name, rows, registry_pool, tmp_path,
-    )  # fmt: skip
+    stage, monitor, gauges = _loop("features", world, tmp_path)
     try:
         # Then the drift gauge rose past the trigger's on level and the trigger fired on drift
         share = _value(gauges, "lfd_drift_share_drifted_features", model_version="1")
         assert share is not None and share >= 0.3
         assert "drift share" in monitor.decisions[0]
         assert _value(gauges, "lfd_retrain_runs_total", reason="drift") == 1
-        _then_registered_updated_and_rolled_out(stage, monitor, model_name, mlflow_server, registry_pool)
+        _then_registered_updated_and_rolled_out(
+            stage, monitor, world.model_name, world.mlflow_server, world.registry_pool
+        )
     finally:
         stage.stop()
 
 
-def test_label_only_decay_retrains_registers_and_rolls_out(
-    kafka: str,
-    mlflow_server: str,
-    kubernetes: Cluster,
-    stack_settings: Settings,
-    prometheus: str,
-    kubectl: Kubectl,
-    namespace: str,
-    model_name: str,
-    rows: Rows,
-    registry_pool: RegistryPool,
-    tmp_path: Path,
-) -> None:
+def test_label_only_decay_retrains_registers_and_rolls_out(world: World, tmp_path: Path) -> None:
     # Given the champion on blue, When the features stay as they are but 5% of legitimate rows turn out fraud
-    stage, monitor, gauges = _loop(
-        "labels", kafka, mlflow_server, kubernetes, stack_settings, prometheus, kubectl, namespace,
-        model_name, rows, registry_pool, tmp_path,
-    )  # fmt: skip
+    stage, monitor, gauges = _loop("labels", world, tmp_path)
     try:
         # Then only the labels showed it: label PR-AUC fell 0.15+ under the held-out figure, features did not drift
         pr_auc = _value(gauges, "lfd_label_pr_auc_weighted", model_version="1")
@@ -422,22 +424,16 @@ def test_label_only_decay_retrains_registers_and_rolls_out(
         share = _value(gauges, "lfd_drift_share_drifted_features", model_version="1")
         assert share is not None and share < 0.3
         assert "label PR-AUC" in monitor.decisions[0] and "drift share" not in monitor.decisions[0]
-        _then_registered_updated_and_rolled_out(stage, monitor, model_name, mlflow_server, registry_pool)
+        _then_registered_updated_and_rolled_out(
+            stage, monitor, world.model_name, world.mlflow_server, world.registry_pool
+        )
     finally:
         stage.stop()
 
 
-def test_unshifted_stream_fires_nothing(
-    kafka: str,
-    mlflow_server: str,
-    kubernetes: Cluster,
-    stack_settings: Settings,
-    kubectl: Kubectl,
-    namespace: str,
-    model_name: str,
-    rows: Rows,
-    tmp_path: Path,
-) -> None:
+def test_unshifted_stream_fires_nothing(world: World, tmp_path: Path) -> None:
+    kafka, mlflow_server, kubernetes, kubectl = world.kafka, world.mlflow_server, world.kubernetes, world.kubectl
+    namespace, model_name, rows, stack_settings = world.namespace, world.model_name, world.rows, world.settings
     # Given the champion and its FraudModel (no operator needed: nothing should touch it)
     stage = _stage(kubectl, namespace, model_name, False)
     versions_before = {v.version for v in MlflowClient().search_model_versions(f"name='{model_name}'")}
