@@ -16,6 +16,7 @@ import math
 import httpx
 
 from fraud_operator.analysis import CannotRun, Unreachable, Verdict
+from fraud_operator.analysis.prometheus import instant
 from fraud_operator.analysis.smoke import CANNED_TRANSACTIONS
 from lfd.constants import SHADOW_LABELS, SHADOW_METRICS
 from lfd.response import SCORE_PATH, build_request, results_for
@@ -68,17 +69,6 @@ def served_version(base_url: str) -> str:
         raise CannotRun(f"shadow: {base_url} did not report its model version: {e}") from e
 
 
-def _instant(client: httpx.Client, prometheus_url: str, query: str) -> float | None:
-    try:
-        response = client.get(f"{prometheus_url}/api/v1/query", params={"query": query})
-    except httpx.TransportError as e:
-        raise Unreachable(f"shadow: Prometheus {prometheus_url} unreachable: {e}") from e
-    if response.status_code != 200:
-        raise Unreachable(f"shadow: Prometheus answered HTTP {response.status_code}: {response.text[:200]}")
-    result = response.json()["data"]["result"]
-    return float(result[0]["value"][1]) if result else None
-
-
 def run_shadow(
     prometheus_url: str,
     champion_version: str | None,
@@ -94,7 +84,7 @@ def run_shadow(
             f"got champion {champion_version!r}, challenger {challenger_version!r}"
         )
     with httpx.Client(timeout=10.0) as client:
-        values = {q: _instant(client, prometheus_url, query) for q, query in queries(champion_version, challenger_version).items()}  # fmt: skip
+        values = {q: instant(client, prometheus_url, query, "shadow") for q, query in queries(champion_version, challenger_version).items()}  # fmt: skip
     verdict = judge(
         values["transactions"],
         values["agreement"],

@@ -10,7 +10,8 @@ import math
 
 import httpx
 
-from fraud_operator.analysis import Unreachable, Verdict
+from fraud_operator.analysis import Verdict
+from fraud_operator.analysis.prometheus import instant
 
 ERROR_STATUS = "5..|INTERNAL|UNAVAILABLE|UNKNOWN|DEADLINE_EXCEEDED"
 
@@ -23,17 +24,6 @@ def queries(namespace: str, name: str, colour: str, window_s: int) -> dict[str, 
         "errors": f'sum(increase(lfd_scoring_requests_total{{{sel},status=~"{ERROR_STATUS}"}}[{w}]))',
         "p99": f"histogram_quantile(0.99, sum by (le) (rate(lfd_scoring_request_duration_seconds_bucket{{{sel}}}[{w}])))",
     }
-
-
-def _instant(client: httpx.Client, prometheus_url: str, query: str) -> float:
-    try:
-        response = client.get(f"{prometheus_url}/api/v1/query", params={"query": query})
-    except httpx.TransportError as e:
-        raise Unreachable(f"slo: Prometheus {prometheus_url} unreachable: {e}") from e
-    if response.status_code != 200:
-        raise Unreachable(f"slo: Prometheus answered HTTP {response.status_code}: {response.text[:200]}")
-    result = response.json()["data"]["result"]
-    return float(result[0]["value"][1]) if result else 0.0
 
 
 def judge(
@@ -66,5 +56,5 @@ def run_slo(
 ) -> Verdict:
     q = queries(namespace, name, colour, window_s)
     with httpx.Client(timeout=10.0) as client:
-        values = {key: _instant(client, prometheus_url, query) for key, query in q.items()}
+        values = {key: (instant(client, prometheus_url, query, "slo") or 0.0) for key, query in q.items()}
     return judge(values["requests"], values["errors"], values["p99"], max_error_rate, max_p99_s, min_requests)
