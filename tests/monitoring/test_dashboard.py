@@ -71,6 +71,22 @@ def test_metric_names_are_read_from_expressions() -> None:
 
 
 @pytest.mark.unit
+def test_a_missing_dashboard_file_is_named_with_its_flag(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    missing = tmp_path / "nope.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "lfd_dev.cli", "dashboard", "--dashboard", str(missing)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert f"--dashboard: no file at {missing}" in done.stderr
+
+
+@pytest.mark.unit
 def test_every_panel_names_only_exported_metrics() -> None:
     names = exported()
     shown = panels()

@@ -13,9 +13,12 @@ import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
+#: The dashboard in a source checkout (a symlink to the chart's files/grafana/ copy). Installed wheels do not
+#: carry it: `lfd dashboard --dashboard` (or $LFD_DASHBOARD) points at the chart's file or its ConfigMap mount.
 DASHBOARD = Path(__file__).resolve().parents[3] / "stack" / "grafana" / "live-fraud-detector.json"
 
 _FUNCTIONS = {
@@ -65,7 +68,9 @@ def query_range(prometheus: str, expr: str, start: float, end: float, step: floa
     return result
 
 
-def render(prometheus: str, out: Path, minutes: float = 30.0, step: float = 5.0) -> tuple[Path, Path]:
+def render(
+    prometheus: str, out: Path, minutes: float = 30.0, step: float = 5.0, dashboard: Path = DASHBOARD
+) -> tuple[Path, Path]:
     """Every panel as a small chart in one PNG, plus an HTML page with the PNG and a per-panel table."""
     import matplotlib
 
@@ -74,7 +79,7 @@ def render(prometheus: str, out: Path, minutes: float = 30.0, step: float = 5.0)
 
     end = time.time()
     start = end - minutes * 60
-    shown = panels()
+    shown = panels(dashboard)
     columns = 2
     rows = (len(shown) + columns - 1) // columns
     figure, axes = plt.subplots(rows, columns, figsize=(14, 3 * rows), squeeze=False)
@@ -96,7 +101,8 @@ def render(prometheus: str, out: Path, minutes: float = 30.0, step: float = 5.0)
         else:
             axis.text(0.5, 0.5, "no data", ha="center", va="center", transform=axis.transAxes, color="grey")
         lines.append(
-            f"<tr><td>{panel.title}</td><td><code>{'<br>'.join(panel.exprs)}</code></td><td>{series_count}</td></tr>"
+            f"<tr><td>{escape(panel.title)}</td><td><code>{'<br>'.join(map(escape, panel.exprs))}</code></td>"
+            f"<td>{series_count}</td></tr>"
         )
     for axis in list(axes.flat)[len(shown) :]:
         axis.axis("off")
