@@ -174,7 +174,8 @@ PY
 
 step_maven() {
   local kafka_dir="$cache/kafka-$KAFKA_VERSION"
-  local want; want="$(hash_of "$here/maven/pom.xml" "$here/versions.env")"
+  # Pinned by the pom and the Kafka version only: other pins in versions.env must not re-download Kafka.
+  local want; want="$( (cat "$here/maven/pom.xml"; echo "$KAFKA_VERSION") | sha256sum | cut -c1-16)"
   if stamp_ok maven-kafka "$want" && [[ -d "$kafka_dir/libs" ]]; then
     log "maven: Kafka $KAFKA_VERSION jars cached"
   else
