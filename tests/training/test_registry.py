@@ -107,6 +107,12 @@ def test_one_run_per_family_with_metrics_and_plots(trained: tuple[TrainingReport
             "feature_importance.png",
             "score_distribution.png",
         } <= plots
+    # the family choice says why (robust rule: the preferred family unless beaten by more than the spread)
+    assert report.parent_run_id is not None
+    parent = client.get_run(report.parent_run_id).data.tags
+    assert parent["lfd.winner"] == report.winner
+    assert parent["lfd.winner_reason"] == report.winner_reason
+    assert "lightgbm kept (preferred)" in report.winner_reason or "beats lightgbm" in report.winner_reason
 
 
 @pytest.mark.integration

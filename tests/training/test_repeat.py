@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lfd.training.repeat import SeedResult, summarise
+from lfd.training.repeat import WINNER_RULES, Candidate, SeedResult, choose_family, summarise
 
 
 @pytest.mark.unit
@@ -26,3 +26,16 @@ def test_summary_gives_mean_and_sample_sd_per_family_and_for_the_winner() -> Non
 def test_one_seed_has_no_spread() -> None:
     table = summarise([SeedResult(3, "xgboost", {"m": 0.5}, winner=True)], ["m"])
     assert "| xgboost | 1 | 0.500 |" in table
+
+
+@pytest.mark.unit
+def test_compare_rules_family_choice_is_the_pipelines() -> None:
+    """--compare-rules must read the family choice exactly as the pipeline makes it (preferred: lightgbm)."""
+    noisy = [
+        Candidate("xgboost", 0.825, 0.68, (1.00, 0.68, 0.73, 0.89)),
+        Candidate("lightgbm", 0.80, 0.86, (0.80, 0.70, 0.75, 0.95)),
+    ]
+    assert choose_family(noisy, "best")[0].family == "xgboost"
+    winner, why = choose_family(noisy, "robust")
+    assert winner.family == "lightgbm" and why.startswith("lightgbm kept (preferred)")
+    assert set(WINNER_RULES) == {"best", "robust trials, family by mean", "robust"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lfd.training.selection import select_trial
+from lfd.training.selection import select_family, select_trial
 
 
 @pytest.mark.unit
@@ -54,3 +54,67 @@ def test_selection_rejects_bad_input(scores: dict[int, list[float]], message: st
 def test_unknown_rule_is_named() -> None:
     with pytest.raises(ValueError, match="selection rule must be one of robust, best"):
         select_trial({0: [0.5, 0.5], 1: [0.6, 0.6]}, "newest")  # type: ignore[arg-type]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("scores", "rule", "chosen"),
+    [
+        # the other family gains on every fold (0.03 each: mean 0.03 > sd 0): it replaces the preferred one
+        ({"lightgbm": [0.80, 0.70, 0.75], "xgboost": [0.83, 0.73, 0.78]}, "robust", "xgboost"),
+        # a higher mean from one lucky fold (gains +0.2, -0.02, -0.02: mean 0.053 < sd 0.127): preferred kept
+        ({"lightgbm": [0.80, 0.70, 0.75], "xgboost": [1.00, 0.68, 0.73]}, "robust", "lightgbm"),
+        # the old rule takes the higher mean
+        ({"lightgbm": [0.80, 0.70, 0.75], "xgboost": [1.00, 0.68, 0.73]}, "best", "xgboost"),
+        # the preferred family has the higher mean: kept under either rule
+        ({"lightgbm": [0.90, 0.90], "xgboost": [0.80, 0.95]}, "robust", "lightgbm"),
+        ({"lightgbm": [0.90, 0.90], "xgboost": [0.80, 0.95]}, "best", "lightgbm"),
+        # a gain exactly equal to the spread is not more than it (identical folds: gain 0, sd 0)
+        ({"lightgbm": [0.5, 0.6], "xgboost": [0.5, 0.6]}, "robust", "lightgbm"),
+        # preferred family not trained (--families xgboost): the only / best one
+        ({"xgboost": [0.5, 0.6]}, "robust", "xgboost"),
+        # only the best-mean other family is compared with the preferred one
+        ({"lightgbm": [0.5, 0.5], "a": [0.9, 0.55], "b": [0.6, 0.6]}, "robust", "lightgbm"),
+        # ties on the mean go to the first name in sorted order under "best"
+        ({"xgboost": [0.5, 0.5], "lightgbm": [0.5, 0.5]}, "best", "lightgbm"),
+    ],
+)
+def test_family_rule(scores: dict[str, list[float]], rule: str, chosen: str) -> None:
+    assert select_family(scores, "lightgbm", rule).family == chosen  # type: ignore[arg-type]
+
+
+@pytest.mark.unit
+def test_family_choice_reports_gain_spread_and_why() -> None:
+    kept = select_family({"lightgbm": [0.80, 0.70, 0.75], "xgboost": [1.00, 0.68, 0.73]}, "lightgbm")
+    assert kept.gain == pytest.approx(0.16 / 3) and kept.spread == pytest.approx(0.1270, abs=1e-4)
+    assert kept.reason.startswith("lightgbm kept (preferred): xgboost gains 0.0533")
+    replaced = select_family({"lightgbm": [0.80, 0.70], "xgboost": [0.90, 0.81]}, "lightgbm")
+    assert replaced.reason == "xgboost beats lightgbm by 0.1050 > fold spread 0.0071"
+
+
+@pytest.mark.unit
+def test_selection_carries_the_chosen_trials_fold_scores() -> None:
+    """The family choice compares these, so they must be the kept trial's, not the best trial's."""
+    scores = {0: [0.80, 0.70, 0.75], 1: [1.00, 0.65, 0.70]}
+    assert select_trial(scores, "robust").fold_scores == (0.80, 0.70, 0.75)
+    assert select_trial(scores, "best").fold_scores == (1.00, 0.65, 0.70)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("scores", "message"),
+    [
+        ({}, "no family"),
+        ({"lightgbm": [0.5, 0.5], "xgboost": [0.5]}, "every family needs one score per fold"),
+        ({"lightgbm": [], "xgboost": []}, "one score per fold"),
+    ],
+)
+def test_family_rule_rejects_bad_input(scores: dict[str, list[float]], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        select_family(scores, "lightgbm")
+
+
+@pytest.mark.unit
+def test_family_rule_names_an_unknown_rule() -> None:
+    with pytest.raises(ValueError, match="selection rule must be one of robust, best, got 'newest'"):
+        select_family({"lightgbm": [0.5, 0.5]}, "lightgbm", "newest")  # type: ignore[arg-type]

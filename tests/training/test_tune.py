@@ -51,6 +51,9 @@ def test_tune_finds_the_signal_and_ignores_time(frame: pd.DataFrame, family: Fam
     assert 1 <= tuned.n_trials <= 2 and tuned.rounds >= 1
     assert len(tuned.validation_scores) == len(tuned.validation_y) == 600  # 4 folds x 150 rows
     assert tuned.selection is not None and tuned.selection.trial in (0, 1)
+    # the kept trial's per-fold scores (the family choice compares them): one per fold, their mean is the score
+    assert len(tuned.selection.fold_scores) == 4
+    assert np.mean(tuned.selection.fold_scores) == pytest.approx(tuned.validation_pr_auc)
     assert feature_importance(family, tuned.booster)["Time"] == 0.0
     bundle = ModelBundle(tuned.booster, BundleMetadata(flavor=family, threshold=0.5))
     later = frame.copy()

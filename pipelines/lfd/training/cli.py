@@ -28,7 +28,8 @@ what it does:
   6. refit each family on ALL labelled rows (train + test) with the tuned parameters and rounds,
      so the model users get has seen the most data (--no-refit: keep the evaluated model)
   7. log one MLflow run per family (metrics + plots + pyfunc model, tag lfd.refit_on_all_rows)
-  8. register the winner (best validation PR-AUC) as fraud-detector@challenger
+  8. register the winner as fraud-detector@challenger: LightGBM (preferred) unless XGBoost beats it
+     on the validation folds by more than the fold spread (--selection best: higher mean wins)
 
 examples:
   lfd stack up mlflow && lfd train                       default: dev data, {DEFAULT_BUDGET:.0f}s tuning, register
@@ -120,8 +121,9 @@ def _register_train(subparsers: Any, fallback_tracking_uri: str) -> None:
         "--selection",
         choices=("robust", "best"),
         default="robust",
-        help="robust: keep the default parameters unless a trial beats them by more than the fold spread; "
-        "best: the highest mean validation score (chases noise on ~100 frauds) (default: %(default)s)",
+        help="robust: keep the default parameters unless a trial beats them by more than the fold spread, and "
+        "the preferred family (lightgbm) unless the other beats it likewise; best: the highest mean validation "
+        "score for both choices (chases noise on ~100 frauds) (default: %(default)s)",
     )
     p.add_argument(
         "--review-cost", type=float, default=DEFAULT_REVIEW_COST, help="EUR per false alarm (default: %(default)s)"
@@ -246,7 +248,7 @@ def _train(args: argparse.Namespace) -> int:
         return 1
     print(report.split.describe())
     print(report.table())
-    print(f"winner: {report.winner} (best validation PR-AUC, weighted); took {report.seconds:.0f}s")
+    print(f"winner: {report.winner} ({report.winner_reason}); took {report.seconds:.0f}s")
     if report.registration_refused:
         print(f"lfd train: {report.registration_refused}", file=sys.stderr)
         return 1

@@ -2,7 +2,8 @@
 
 Each step is its own module; this one only wires them, keeps the clock, and collects a report.
 The winner is chosen on *validation* PR-AUC (weighted), so the test rows judge it without having
-picked it. Then (``refit_on_all_rows``, the default) each family is refit on train + test with the
+picked it: under the default ``robust`` rule the preferred family (``families.PREFERRED_FAMILY``)
+unless the other beats it on every fold by more than the fold spread (``lfd.training.selection``). Then (``refit_on_all_rows``, the default) each family is refit on train + test with the
 same hyper-parameters and rounds: the bundle carries that model, the metrics stay the held-out ones.
 """
 
@@ -25,6 +26,7 @@ from lfd.training.families import Family
 from lfd.training.refit import all_labelled_rows, refit
 from lfd.training.register import build_bundle, reference_sample
 from lfd.training.report import FamilyResult, TrainConfig, TrainingReport
+from lfd.training.selection import SelectionRule, select_family
 from lfd.training.split import Split, split
 from lfd.training.threshold import CostModel, choose_threshold, cost_by_threshold
 from lfd.training.tune import TuneConfig, tune
@@ -40,11 +42,12 @@ def run(config: TrainConfig) -> TrainingReport:
     served_rows = all_labelled_rows(parts) if config.refit_on_all_rows else parts.train
     budget = config.time_budget / len(config.families)
     results = [_train_family(f, parts, served_rows, config, budget, out / f) for f in config.families]
-    winner = max(results, key=lambda r: r.tuned.validation_pr_auc).family
+    winner, why = choose_winner(results, config.selection)
     report = TrainingReport(
         split=parts,
         results=results,
         winner=winner,
+        winner_reason=why,
         fingerprint=fingerprint(served_rows),
         evaluation_fingerprint=fingerprint(parts.train),
     )
@@ -55,6 +58,16 @@ def run(config: TrainConfig) -> TrainingReport:
         log_and_register(report, config, out)
     report.seconds = time.monotonic() - started
     return report
+
+
+def choose_winner(results: list[FamilyResult], rule: SelectionRule) -> tuple[Family, str]:
+    """The family to register and why: ``select_family`` over each family's kept trial's per-fold scores."""
+    choice = select_family(
+        {r.family: r.tuned.selection.fold_scores if r.tuned.selection else () for r in results},
+        families.PREFERRED_FAMILY,
+        rule,
+    )
+    return next(r.family for r in results if r.family == choice.family), choice.reason
 
 
 def _train_family(

@@ -19,9 +19,38 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lfd.training.defaults import DEFAULT_DATA, DEFAULT_TIME_BUDGET
+from lfd.training.selection import SelectionRule, select_family
 
 #: Metrics summarised (names of ``lfd.training.evaluate.Metrics`` fields, plus the validation score).
 SUMMARISED = ("pr_auc_weighted", "recall_at_fpr_0_1pct", "pr_auc_unweighted", "validation_pr_auc_weighted")
+
+
+#: The family choices compared by ``--compare-rules``: (trial rule, family rule) per label. "best" is
+#: the old pipeline, "robust trials" the previous session's (robust trials, family by higher mean),
+#: "robust" today's (robust trials, preferred family unless beaten by more than the fold spread).
+WINNER_RULES: dict[str, tuple[SelectionRule, SelectionRule]] = {
+    "best": ("best", "best"),
+    "robust trials, family by mean": ("robust", "best"),
+    "robust": ("robust", "robust"),
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One family's kept trial under one trial rule, for one seed."""
+
+    family: str
+    validation: float  # mean validation score over the folds
+    held_out: float  # weighted PR-AUC on the held-out rows
+    fold_scores: tuple[float, ...]
+
+
+def choose_family(candidates: Sequence[Candidate], rule: SelectionRule) -> tuple[Candidate, str]:
+    """The pipeline's family choice (``select_family`` with the preferred family) over candidates (pure)."""
+    from lfd.training.families import PREFERRED_FAMILY
+
+    choice = select_family({c.family: c.fold_scores for c in candidates}, PREFERRED_FAMILY, rule)
+    return next(c for c in candidates if c.family == choice.family), choice.reason
 
 
 @dataclass(frozen=True)
@@ -128,22 +157,27 @@ def _compare_rules(args: argparse.Namespace) -> int:
             show_progress=False,
             folds=args.folds,
         )
-        by_rule: dict[str, list[tuple[str, float, float]]] = {}
+        by_rule: dict[SelectionRule, list[Candidate]] = {}
         for family in families.FAMILIES:
             for rule, tuned in tune_rules(family, parts.train, config, ("best", "robust")).items():
                 held_out = pr_auc(test_y, families.predict(family, tuned.booster, test_x), LEGIT_WEIGHT)
-                by_rule.setdefault(rule, []).append((family, tuned.validation_pr_auc, held_out))
+                folds = tuned.selection.fold_scores if tuned.selection else ()
+                by_rule.setdefault(rule, []).append(Candidate(family, tuned.validation_pr_auc, held_out, folds))
                 print(
-                    f"seed {seed} {family} {rule}: held-out {held_out:.4f} ({tuned.selection and tuned.selection.reason})",
+                    f"seed {seed} {family} {rule}: held-out {held_out:.4f}, folds "
+                    + " ".join(f"{v:.4f}" for v in folds)
+                    + f" ({tuned.selection and tuned.selection.reason})",
                     flush=True,
                 )
         for rule_name, rows in by_rule.items():
-            winner = max(rows, key=lambda r: r[1])[0]
-            for name, validation, held_out in rows:
-                metrics = {"pr_auc_weighted": held_out, "validation_pr_auc_weighted": validation}
-                results.append(SeedResult(seed, f"{name} ({rule_name})", metrics, False))
-                if name == winner:
-                    results.append(SeedResult(seed, f"winner ({rule_name})", metrics, False))
+            for row in rows:
+                metrics = {"pr_auc_weighted": row.held_out, "validation_pr_auc_weighted": row.validation}
+                results.append(SeedResult(seed, f"{row.family} ({rule_name})", metrics, False))
+        for label, (trials, family_rule) in WINNER_RULES.items():
+            winner, why = choose_family(by_rule[trials], family_rule)
+            metrics = {"pr_auc_weighted": winner.held_out, "validation_pr_auc_weighted": winner.validation}
+            results.append(SeedResult(seed, f"winner ({label})", metrics, False))
+            print(f"seed {seed} winner ({label}): {winner.family}, held-out {winner.held_out:.4f} ({why})", flush=True)
     print(
         f"\n{args.split} split, {args.folds} folds, trials {args.trials}, seeds {args.seeds}, same trials per rule:\n"
     )

@@ -70,6 +70,7 @@ class TrainingReport:
     winner: Family
     fingerprint: str  # rows the bundled model was fit on (train + test when refit on all rows)
     evaluation_fingerprint: str  # rows the evaluated model was fit on (the training part)
+    winner_reason: str = ""  # why the family choice fell on the winner (``lfd.training.selection``)
     seconds: float = 0.0
     registered_version: str | None = None
     parent_run_id: str | None = None

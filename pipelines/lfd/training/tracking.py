@@ -79,6 +79,7 @@ def log_and_register(report: TrainingReport, config: TrainConfig, out: Path) -> 
             )
             result.run_id, result.model_uri = logged.run_id, logged.model_uri
         mlflow.set_tag("lfd.winner", report.winner)
+        mlflow.set_tag("lfd.winner_reason", report.winner_reason)
         _register_winner(report, config)
 
 
