@@ -56,12 +56,13 @@ class LocalJob:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stop(self, timeout_s: float = 15.0) -> None:
-        """End the job's process group (the JVM and its Python workers), SIGKILL after ``timeout_s``."""
+    def stop(self, timeout_s: float = 15.0, hard: bool = False) -> None:
+        """End the job's process group (the JVM and its Python workers), SIGKILL after ``timeout_s``.
+        ``hard``: SIGKILL at once (a crashed machine: open Kafka transactions stay open, nothing closes)."""
         if self.process is None or self.process.poll() is not None:
             return
         pgid = os.getpgid(self.process.pid)
-        os.killpg(pgid, signal.SIGTERM)
+        os.killpg(pgid, signal.SIGKILL if hard else signal.SIGTERM)
         try:
             self.process.wait(timeout_s)
         except subprocess.TimeoutExpired:

@@ -17,7 +17,7 @@ import pytest
 
 from lfd.streaming import produce as p
 from lfd.streaming.verify import read_topic
-from lfd_dev.components.kafka import KAFKA
+from lfd_dev.components.kafka import KAFKA, transactions
 from lfd_dev.scoring_process import ScoringProcess
 from lfd_dev.settings import Settings
 from lfd_dev.streaming_job import LocalJob, latest_checkpoint
@@ -97,22 +97,36 @@ def test_counting_proof_when_the_scoring_service_is_killed_and_restarted(
     assert max(s["event_to_score_ms"] for s in scores) > 5_000
 
 
-def test_counting_proof_when_the_job_is_cancelled_and_restored_from_its_checkpoint(
-    kafka: str, topics: Topics, scoring: ScoringProcess, make_job: Callable[..., LocalJob]
+@pytest.mark.parametrize("design", ["batch", "async"])
+def test_counting_proof_when_the_job_is_killed_mid_stream_and_restored_from_its_checkpoint(
+    kafka: str,
+    topics: Topics,
+    scoring: ScoringProcess,
+    make_job: Callable[..., LocalJob],
+    stack_settings: Settings,
+    design: str,
 ) -> None:
-    # the first design: the batched one failed this proof once (a lingering Kafka transaction held
-    # read_committed readers until the broker's transaction timeout; docs/streaming.md, "Known gap")
-    job = make_job(scoring.url, design="async")
+    """Killed (SIGKILL) while records arrive at rate, so the killed job leaves a Kafka transaction open
+    on the output partitions (checked): the restored job must abort it -- else read_committed readers
+    stall until the broker's transaction timeout (15 min, far beyond the proof's 240 s) -- and score
+    everything exactly once."""
+    job = make_job(scoring.url, design=design)
+    prefix = f"{job.config.transactional_id_prefix}-"
 
-    def cancel_and_restore(produce_rest: Callable[[], None]) -> None:
+    def kill_and_restore(produce_rest: Callable[[], None]) -> None:
         job.checkpoint_after(time.time(), timeout_s=60)
-        job.stop()
-        produce_rest()  # arrives while no job runs
+        producer = threading.Thread(target=produce_rest)  # records keep arriving through the kill
+        producer.start()
+        time.sleep(0.6)  # records scored since the checkpoint sit in the open transaction
+        job.stop(hard=True)
+        producer.join(120)
+        left_open = {t for t, state in transactions(stack_settings, prefix).items() if state == "Ongoing"}
+        assert left_open, "the kill was meant to leave a transaction open (the condition this test is about)"
         checkpoint = latest_checkpoint(job.log.parent / "checkpoints")
         assert checkpoint is not None
         job.start(restore_from=checkpoint)
 
-    run_scenario(kafka, topics, job, cancel_and_restore)
+    run_scenario(kafka, topics, job, kill_and_restore)
 
 
 def test_counting_proof_when_the_broker_restarts(

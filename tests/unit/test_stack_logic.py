@@ -10,7 +10,7 @@ import pytest
 
 from lfd_dev import manager, process
 from lfd_dev.components.certs import kubeconfig
-from lfd_dev.components.kafka import TRANSACTION_MAX_TIMEOUT_MS, server_properties
+from lfd_dev.components.kafka import TRANSACTION_MAX_TIMEOUT_MS, parse_transaction_list, server_properties
 from lfd_dev.components.kubernetes import node_manifest
 from lfd_dev.settings import load_settings
 
@@ -44,6 +44,16 @@ def test_kafka_properties_allow_the_flink_sink_transaction_timeout() -> None:
     assert TRANSACTION_MAX_TIMEOUT_MS >= 3_600_000
     assert "process.roles=broker,controller" in props
     assert "auto.create.topics.enable=false" in props
+
+
+def test_transaction_list_is_parsed_by_column() -> None:
+    text = (
+        "TransactionalId               \tCoordinator\tProducerId\tTransactionState\t\n"
+        "st-75fc0ba9-out-0-5           \t1          \t2007      \tOngoing         \t\n"
+        "st-75fc0ba9-out-1-5           \t1          \t2011      \tEmpty           \t\n"
+    )
+    assert parse_transaction_list(text) == {"st-75fc0ba9-out-0-5": "Ongoing", "st-75fc0ba9-out-1-5": "Empty"}
+    assert parse_transaction_list("SLF4J: no binding\n") == {}
 
 
 def test_kwok_node_is_annotated_for_kwok() -> None:

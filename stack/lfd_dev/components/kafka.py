@@ -136,6 +136,27 @@ def ensure_topics(settings: Settings, topics: dict[str, int]) -> None:
                 raise process.StartError(f"creating Kafka topic {topic!r} failed: {exc}") from exc
 
 
+def parse_transaction_list(text: str) -> dict[str, str]:
+    """``kafka-transactions list`` output (TransactionalId, Coordinator, ProducerId, TransactionState
+    columns) → {transactional id: state}."""
+    rows = [line.split() for line in text.splitlines()]
+    return {row[0]: row[3] for row in rows if len(row) == 4 and row[0] != "TransactionalId"}
+
+
+def transactions(settings: Settings, prefix: str = "") -> dict[str, str]:
+    """The broker's transactional ids starting with ``prefix`` and their states (``Ongoing`` = open: it
+    holds read_committed readers of every partition it wrote to until it ends)."""
+    argv = _java_argv(settings, "org.apache.kafka.tools.TransactionsCommand")
+    argv = [a for a in argv if a not in ("-Xms256m", "-Xmx1g")]  # a short-lived tool, not the broker
+    result = subprocess.run(
+        [str(a) for a in argv] + ["--bootstrap-server", settings.kafka_bootstrap, "list"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"listing Kafka transactions failed:\n{result.stdout}{result.stderr}")
+    return {t: state for t, state in parse_transaction_list(result.stdout).items() if t.startswith(prefix)}
+
+
 KAFKA = ProcessComponent(
     name="kafka",
     prepare=_prepare,
