@@ -19,9 +19,9 @@ examples:
   lfd stream --scoring-url http://127.0.0.1:3000 --shadow-url http://127.0.0.1:3001 \\
              --checkpoint-dir .stack/flink/checkpoints --checkpoint-interval-ms 5000
   lfd stream --restore-from .stack/flink/checkpoints/<job-id>/chk-42     resume after a cancel
-  lfd stream --design batch --scoring-url ...     the batched design (one OIP v2 request per batch)
+  lfd stream --design async --scoring-url ...     the first, per-record design (the benchmark's baseline)
 
---scoring-url is the model Service's HTTP base: the batched design sends one OIP v2 binary request per
+--scoring-url is the model Service's HTTP base: the (default) batched design sends one OIP v2 binary request per
 batch to <url>/v2/models/<--model-name>/infer and re-opens its connection every --connection-max-age-s
 seconds so a blue-green switch of the Service is followed.
 

@@ -8,7 +8,7 @@ record is in the DLQ with its reason, field and rule and its original bytes (bas
 first 64 KiB plus size and sha256 for larger records),
 every valid one is scored, scored + dead-lettered = produced with no id twice, and the job never
 restarted: every task of the job is still on its first attempt (``#0`` in the MiniCluster's own log).
-Both designs: ``async`` (StreamConfig's default) and ``batch``."""
+Both designs: ``batch`` (StreamConfig's default) and ``async``."""
 
 from __future__ import annotations
 
