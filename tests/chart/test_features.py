@@ -180,7 +180,7 @@ def test_every_pod_runs_restricted(stack_settings: Settings) -> None:
     test_pod = template(stack_settings, "-f", FULL, "--show-only", "templates/tests/score-one-transaction.yaml")
     pods = [d["spec"]["template"]["spec"] for d in docs if d["kind"] == "Deployment"]
     pods.append(yaml.safe_load(test_pod.stdout)["spec"])
-    assert len(pods) == 3
+    assert len(pods) == 4  # operator, MLflow, the drift monitor, the helm test pod
     for pod in pods:
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}

@@ -100,3 +100,14 @@ securityContext:
 {{- (first .Values.fraudModels).name -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The FraudModel `lfd monitor` points at a retrained @challenger (empty: retraining off or no FraudModel). */}}
+{{- define "lfd.monitorFraudModel" -}}
+{{- if .Values.monitor.retrain.enabled -}}
+{{- if .Values.monitor.retrain.fraudModelName -}}
+{{- .Values.monitor.retrain.fraudModelName -}}
+{{- else if .Values.fraudModels -}}
+{{- (first .Values.fraudModels).name -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
