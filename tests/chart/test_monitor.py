@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import socket
 import subprocess
+import sys
 import tempfile
+import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,10 +22,14 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes.client.exceptions import ApiException
+from mlflow import MlflowClient
 
 from fraud_operator.crd import render as render_crd
 from lfd.drift.cli import register
 from lfd.drift.retrain import RetrainResult, update_fraudmodel
+from lfd.training.pipeline import run as run_training
+from lfd.training.register import promote
+from lfd.training.report import TrainConfig
 from lfd_dev.settings import Settings
 from tests.chart.helmtool import CHART, render, template, template_values
 from tests.conftest import Cluster
@@ -218,6 +228,78 @@ def test_monitor_service_account_may_patch_its_fraudmodel_and_nothing_else(
             assert answer == "no", f"the monitor's Role must not allow {verb} {resource}"
     finally:
         kubectl("delete", "namespace", ns, "--wait=false")
+
+
+@pytest.mark.integration
+def test_rendered_monitor_command_runs_against_the_local_stack(
+    kafka: str, mlflow_server: str, stack_settings: Settings, tmp_path: Path
+) -> None:
+    """The Deployment's command line, exactly as rendered (endpoints given as values), run as a process on the
+    local stack with a freshly registered champion: it loads the champion, serves the gauges on the rendered
+    port, runs its evaluation loop, and stops cleanly on SIGTERM (what the kubelet sends). Not a container: the
+    image it names is not built here (docs/monitoring.md, "Not done yet")."""
+    name = f"fraud-detector-test-{uuid.uuid4().hex[:8]}"
+    report = run_training(
+        TrainConfig(
+            time_budget=2,
+            max_trials=1,
+            families=("lightgbm",),
+            tracking_uri=mlflow_server,
+            model_name=name,
+            experiment="fraud-detector-tests",
+            output_dir=tmp_path / "train",
+            show_progress=False,
+        )
+    )
+    assert report.registered_version is not None, report.registration_refused
+    promote(name, report.registered_version)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    values = {
+        "monitor": {
+            "enabled": True,
+            "modelName": name,
+            "kafkaBootstrap": kafka,
+            "mlflowTrackingUri": mlflow_server,
+            "metricsPort": port,
+            "driftEvery": 600,
+        }
+    }
+    container = _render(stack_settings, values)[("Deployment", NAME)]["spec"]["template"]["spec"]["containers"][0]
+    env = {**os.environ, **{e["name"]: str(tmp_path / e["value"].lstrip("/")) for e in container["env"]}}
+    # the image's `python` is this environment's; the report dir moves from the pod's /tmp to this test's
+    args = [
+        a if not a.startswith("--report-dir=") else f"--report-dir={tmp_path / 'reports'}" for a in container["args"]
+    ]
+    log = tmp_path / "monitor.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, *container["command"][1:], *args], stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    try:
+        loaded = f"champion version {report.registered_version}; metrics on :{port}/metrics"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and loaded not in log.read_text():
+            assert process.poll() is None, f"the monitor exited {process.returncode}:\n{log.read_text()[-3000:]}"
+            time.sleep(1)
+        assert loaded in log.read_text(), log.read_text()[-3000:]
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        assert "# TYPE lfd_label_pr_auc_weighted gauge" in metrics and "lfd_shadow_agreement" in metrics
+        time.sleep(10)  # consuming the topics (whatever earlier tests left there) must not crash it
+        assert process.poll() is None, f"the monitor exited {process.returncode}:\n{log.read_text()[-3000:]}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            # SIGTERM ends the loop after its current step; a drift check in progress (Evidently on whatever the
+            # topics hold) may outlast the kubelet's 30 s grace period, after which it SIGKILLs, as here.
+            code: int | None = process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+            code = None
+        MlflowClient().delete_registered_model(name)
+    assert code in (0, None), log.read_text()[-3000:]
 
 
 def _kubectl(cluster: Cluster) -> Any:
