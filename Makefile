@@ -80,7 +80,8 @@ stream: ## run the PyFlink scoring job locally (ARGS="--scoring-url http://127.0
 
 bench: bench-scoring bench-streaming ## every benchmark (results in bench/results, summary in BENCHMARKS.md)
 
-bench-scoring: setup ## scoring paths (HTTP single/batch, gRPC) vs `mlflow models serve`, open-loop rates
+bench-scoring: setup ## scoring paths (HTTP single/batch, gRPC) vs `mlflow models serve` and MLServer, open-loop rates
+	@nice -n 10 stack/install.sh mlserver
 	@$(LFD) stack up mlflow
 	@$(PY) bench/bench_scoring.py $(ARGS)
 

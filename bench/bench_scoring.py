@@ -9,6 +9,9 @@ Paths (side by side, rate-major so every path sees the same machine conditions a
   (b)  ours, OIP REST batch    [100,30] as JSON, and with the binary-tensor extension (what tritonclient.http sends)
   (b') ours, HTTP /score batch 100 transactions with reasons
   (c') ours, gRPC batch        ModelInfer [100,30]
+  (e)  peer: MLServer 1.7.1     mlserver-xgboost on the same booster file, parallel_workers 0, its own
+                                environment (stack/install.sh mlserver): OIP REST JSON and gRPC, 1 row
+                                and [100,30] (bench/mlserver_peer.py)
 
 Load generator: bench/loadgen (Go, built here from the Go module proxy's grpc module): open loop at a
 fixed arrival rate, latency measured from each request's *scheduled* time (wrk2 semantics, no
@@ -41,6 +44,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+from mlserver_peer import booster_file, mlserver_bin, write_repository
 from scoring_report import markdown, sustained
 
 from lfd.constants import DEV_DATA
@@ -124,6 +128,7 @@ class Path_:
     rows: int  # transactions per request
     kind: str  # single | batch
     baseline: bool = False
+    peer: str = ""  # a peer server users would pick instead (MLServer), compared apart from the baselines
     content_type: str = "application/json"
     headers: tuple[str, ...] = ()
 
@@ -217,7 +222,13 @@ def saturated(result: dict[str, Any]) -> bool:
     return bool(result["error_rate"] > 0.2 or result["achieved_rate"] < 0.8 * result["target_rate"])
 
 
-def servers(pinned: str, work: Path, ports: dict[str, int], tracking_uri: str) -> dict[str, Server]:
+#: XGBoost's OpenMP pool defaults to every core; ours predicts with nthread=1 (many small requests: threads
+#: cost more than they give, and spinning OpenMP threads starve the event loop on 2 shared cores), so the
+#: peer gets the same single-threaded predict.
+PEER_ENV = {"OMP_NUM_THREADS": "1"}
+
+
+def servers(pinned: str, work: Path, ports: dict[str, int], tracking_uri: str, peer_repo: Path) -> dict[str, Server]:
     venv_bin = Path(sys.executable).parent
     # mlflow models serve execs `uvicorn` by name: the venv must be on PATH. Our server gets a private
     # BENTOML_HOME: every `bentoml serve` empties $BENTOML_HOME/prometheus_multiproc_dir at start, so
@@ -233,6 +244,8 @@ def servers(pinned: str, work: Path, ports: dict[str, int], tracking_uri: str) -
                          f"http://127.0.0.1:{ports['mlflow']}/ping", work / "mlflow.log", env),
         "mlflow2": Server("mlflow models serve --workers 2", [*mlflow, "-p", str(ports["mlflow2"]), "--workers", "2"],
                           f"http://127.0.0.1:{ports['mlflow2']}/ping", work / "mlflow2.log", env),
+        "mlserver": Server("mlserver start (1.7.1, parallel_workers 0)", [str(mlserver_bin(load_settings().bin)), "start", str(peer_repo)],
+                           f"http://127.0.0.1:{ports['mlserver']}/v2/health/ready", work / "mlserver.log", PEER_ENV),
     }  # fmt: skip
 
 
@@ -256,6 +269,23 @@ def bench_paths(bodies: dict[str, Path], header_length: int, model_name: str, po
               bodies["oip100bin"], 100, "batch", **binary),  # type: ignore[arg-type]
         Path_("grpc_oip_batch100", "(c') ours gRPC ModelInfer, batch of 100", "grpc", grpc, bodies["grpc100"], 100, "batch"),
         Path_("http_score_batch100", "(b') ours HTTP /score, 100 tx + reasons", "http", f"{base}/score", bodies["score100"], 100, "batch"),
+        *peer_paths(bodies, model_name, ports),
+    ]  # fmt: skip
+
+
+def peer_paths(bodies: dict[str, Path], model_name: str, ports: dict[str, int]) -> list[Path_]:
+    """MLServer over the same OIP v2 bodies (its REST has no binary-tensor extension: JSON only)."""
+    infer, grpc = (
+        f"http://127.0.0.1:{ports['mlserver']}/v2/models/{model_name}/infer",
+        f"127.0.0.1:{ports['mlserver_grpc']}",
+    )
+    return [
+        Path_("mlserver_rest_single", "(e) MLServer OIP REST infer, 1 row", "http", infer, bodies["oip1"], 1, "single", baseline=True, peer="mlserver"),
+        Path_("mlserver_grpc_single", "(e) MLServer gRPC ModelInfer, 1 row", "grpc", grpc, bodies["grpc1"], 1, "single", baseline=True, peer="mlserver"),
+        Path_("mlserver_rest_batch100", "(e) MLServer OIP REST infer, batch of 100 (JSON)", "http", infer, bodies["oip100"], 100, "batch",
+              baseline=True, peer="mlserver"),
+        Path_("mlserver_grpc_batch100", "(e) MLServer gRPC ModelInfer, batch of 100", "grpc", grpc, bodies["grpc100"], 100, "batch",
+              baseline=True, peer="mlserver"),
     ]  # fmt: skip
 
 
@@ -278,7 +308,7 @@ def run_plan(loadgen: Path, paths: list[Path_], rates: dict[str, list[float]], d
 
 
 def path_report(path: Path_, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"label": path.label, "kind": path.kind, "baseline": path.baseline, "rows_per_request": path.rows,
+    return {"label": path.label, "kind": path.kind, "baseline": path.baseline, "peer": path.peer, "rows_per_request": path.rows,
             "runs": runs, "max_sustained": sustained(runs)}  # fmt: skip
 
 
@@ -298,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scoring.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "bench-scoring.md")
     parser.add_argument("--from-json", type=Path, help="only re-render the markdown from an earlier results file")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated path keys to run (default: all), e.g. grpc_oip_batch100,mlserver_grpc_batch100",
+    )
     args = parser.parse_args(argv)
     if args.from_json:
         args.markdown.write_text(markdown(json.loads(args.from_json.read_text())))
@@ -308,14 +343,21 @@ def main(argv: list[str] | None = None) -> int:
     model_name = pinned.removeprefix("models:/").split("/")[0]
     work = Path(tempfile.mkdtemp(prefix="lfd-bench-scoring-"))
     bodies, header_length = write_bodies(work, model_name)
-    ports = {name: free_port() for name in ("http", "grpc", "mlflow", "mlflow2")}
-    procs = servers(pinned, work, ports, args.tracking_uri)
+    ports = {
+        name: free_port()
+        for name in ("http", "grpc", "mlflow", "mlflow2", "mlserver", "mlserver_grpc", "mlserver_metrics")
+    }
+    peer_repo = write_repository(work, booster_file(pinned, args.tracking_uri, work), model_name,
+                                 ports["mlserver"], ports["mlserver_grpc"], ports["mlserver_metrics"])  # fmt: skip
+    procs = servers(pinned, work, ports, args.tracking_uri, peer_repo)
     paths = bench_paths(bodies, header_length, model_name, ports)
+    if args.only:
+        paths = [p for p in paths if p.key in args.only.split(",")]
     rates = {
         "single": [float(r) for r in args.rates.split(",")],
         "batch": [float(r) for r in args.batch_rates.split(",")],
     }
-    idle_urls = [procs["ours"].ready_url, procs["mlflow"].ready_url, procs["mlflow2"].ready_url]
+    idle_urls = [server.ready_url for server in procs.values()]
     try:
         for server in procs.values():
             print(f"starting {server.name} ...", flush=True)

@@ -12,6 +12,7 @@ P99_SLO_MS = 10.0
 TARGET_RATE = 1_000.0  # issue 4: single-transaction p99 <= 10 ms at 1,000 req/s
 TARGET_SPEEDUP = 3.0  # issue 4: >= 3x the baseline's max sustained throughput at equal p99
 TARGET_BATCH_TPS = 50_000.0  # issue 4: batched >= 50,000 transactions/s
+TARGET_PEER_SPEEDUP = 2.0  # issue 11: >= 2x MLServer at equal or lower p99, single rows and batches
 
 
 def measured(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -39,7 +40,7 @@ def verdicts(report: dict[str, Any]) -> list[str]:
     """One line per issue-4 target: met or not, with the figures that decide it."""
     paths = report["paths"]
     ours = {k: v for k, v in paths.items() if v["kind"] == "single" and not v.get("baseline")}
-    baselines = {k: v for k, v in paths.items() if v.get("baseline")}
+    baselines = {k: v for k, v in paths.items() if v.get("baseline") and not v.get("peer")}
     lines = []
     for entry in ours.values():
         run = at_rate(entry["runs"], TARGET_RATE)
@@ -73,13 +74,40 @@ def verdicts(report: dict[str, Any]) -> list[str]:
                      f"{ours_at / loose_rate:.0f}x{' or more (the highest rate tested)' if ours_at == top_rate else ''}: **{'met' if ours_at >= TARGET_SPEEDUP * loose_rate else 'not met'}**")  # fmt: skip
     for bound, name in ((P99_SLO_MS, "at p99 <= 10 ms"), (float("inf"), "without a latency bound")):
         batch = [(s["transactions_per_s"], s["p99_ms"], e["label"]) for e in paths.values() if e["kind"] == "batch"
-                 and (s := sustained(e["runs"], p99_ms=bound))]  # fmt: skip
+                 and not e.get("baseline") and (s := sustained(e["runs"], p99_ms=bound))]  # fmt: skip
         if batch:
             tps, p99, label = max(batch)
             lines.append(f"- batched >= 50,000 tx/s {name}: **{'met' if tps >= TARGET_BATCH_TPS else 'not met'}** "
                          f"({tps:,.0f} tx/s, p99 {p99:.1f} ms, no errors, {label})")  # fmt: skip
         else:
             lines.append(f"- batched >= 50,000 tx/s {name}: **not met** (no batch run qualified)")
+    return lines + peer_verdicts(paths)
+
+
+def _best_tps(entries: list[dict[str, Any]], p99_ms: float) -> tuple[float, float, str]:
+    """The highest sustained transactions/s among ``entries`` at p99 <= ``p99_ms`` (tx/s, p99, label)."""
+    found = [(s["transactions_per_s"], s["p99_ms"], e["label"]) for e in entries if (s := sustained(e["runs"], p99_ms))]
+    return max(found) if found else (0.0, 0.0, "none")
+
+
+def peer_verdicts(paths: dict[str, Any]) -> list[str]:
+    """Issue 11: ours vs MLServer, single rows and batches: >= 2x its transactions/s at equal or lower p99
+    (its best error-free run sets the p99; ours is taken at p99 <= that)."""
+    lines = []
+    for kind in ("single", "batch"):
+        peer = [e for e in paths.values() if e["kind"] == kind and e.get("peer")]
+        ours = [e for e in paths.values() if e["kind"] == kind and not e.get("baseline")]
+        peer_tps, peer_p99, peer_label = _best_tps(peer, float("inf"))
+        if not peer:
+            continue
+        if not peer_tps:
+            lines.append(f"- >= 2x MLServer ({kind}): MLServer held no tested rate without errors")
+            continue
+        ours_tps, ours_p99, ours_label = _best_tps(ours, peer_p99)
+        ratio = ours_tps / peer_tps
+        lines.append(f"- >= 2x MLServer at equal or lower p99 ({kind}): **{'met' if ratio >= TARGET_PEER_SPEEDUP else 'not met'}** "
+                     f"(MLServer {peer_tps:,.0f} tx/s at p99 {peer_p99:.1f} ms, {peer_label}; ours {ours_tps:,.0f} tx/s at "
+                     f"p99 {ours_p99:.1f} ms, {ours_label}: {ratio:.1f}x)")  # fmt: skip
     return lines
 
 
@@ -118,7 +146,7 @@ def summary(report: dict[str, Any]) -> list[str]:
 def markdown(report: dict[str, Any]) -> str:
     machine = report["machine"]
     lines = [
-        "## Scoring service vs `mlflow models serve` (same registered model, same run)",
+        "## Scoring service vs `mlflow models serve` and MLServer (same registered model, same run)",
         "",
         f"Model `{report['model_uri']}`; machine: {machine['cpus']} CPUs shared with other jobs; load average "
         f"(1/5/15 min) {machine['loadavg_before']} at the start and {machine['loadavg_after']} at the end "

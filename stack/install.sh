@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the local stack, the tests and the demo need, pinned and cached.
 #
-#   stack/install.sh [all|apt|uv|python|checkov|go|maven|pulumi|images]...     (default: all)
+#   stack/install.sh [all|apt|uv|python|checkov|mlserver|go|maven|pulumi|images]...     (default: all)
 #
 # Idempotent: each step checks a stamp (the hash of what pins it) and does nothing when the cache
 # already matches. Cache: $LFD_CACHE (default ~/.cache/live-fraud-detector), shared by all clones.
@@ -141,6 +141,23 @@ step_checkov() {
   stamp_set checkov "$want"
 }
 
+step_mlserver() {
+  # The scoring benchmark's peer (Seldon MLServer + its XGBoost runtime): its own virtualenv from a
+  # hash-pinned lock (stack/mlserver/README.md). Not in `all`: only `make bench-scoring` needs it.
+  local uv; uv="$(uv_bin)"
+  local want; want="$(hash_of "$here/mlserver/requirements.txt")"
+  local venv="$cache/mlserver-$want"
+  if [[ -x "$venv/bin/mlserver" ]] && stamp_ok mlserver "$want" && [[ -L "$bin/mlserver" ]]; then
+    log "mlserver: cached"
+    return
+  fi
+  log "mlserver: installing from stack/mlserver/requirements.txt into $venv"
+  "$uv" venv --quiet --python 3.11 "$venv"
+  VIRTUAL_ENV="$venv" nice -n 10 "$uv" pip sync --quiet --require-hashes "$here/mlserver/requirements.txt"
+  ln -sfn "$venv/bin/mlserver" "$bin/mlserver"
+  stamp_set mlserver "$want"
+}
+
 step_pulumi() {
   # The CLI: `go install ...@version` refuses (pkg/v3 carries replace directives), so a wrapper module pins it.
   LDFLAGS="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
@@ -198,7 +215,8 @@ step_maven() {
 
 steps=("$@")
 ((${#steps[@]})) || steps=(all)
-# `images` is not in `all` yet: only the real-node tests and bench need it (make test-node / bench-rollout).
+# `images` is not in `all` yet: only the real-node tests and bench need it (make test-node / bench-rollout);
+# `mlserver` only make bench-scoring.
 [[ " ${steps[*]} " == *" all "* ]] && steps=(apt uv python checkov maven go pulumi)
 started=$SECONDS
 for s in "${steps[@]}"; do "step_$s"; done
