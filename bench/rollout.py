@@ -58,8 +58,16 @@ def _apply(settings: Settings, namespace: str, *objects: dict[str, Any]) -> None
     _k(settings, "-n", namespace, "apply", "-f", "-", input_text=json.dumps(manifest))
 
 
-def _wait_rollout(settings: Settings, namespace: str, deployment: str) -> None:
-    _k(settings, "-n", namespace, "rollout", "status", f"deployment/{deployment}", "--timeout=600s")
+def _wait_rollout(settings: Settings, namespace: str, deployment: str, timeout_s: float = 600) -> None:
+    """Until every replica is updated and Ready (polled: one kubectl call is capped at 60 s)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = json.loads(_k(settings, "-n", namespace, "get", "deployment", deployment, "-o", "json"))
+        want, status = got["spec"].get("replicas", 1), got.get("status", {})
+        if status.get("updatedReplicas") == want == status.get("readyReplicas") == status.get("replicas"):
+            return
+        time.sleep(2)
+    raise RuntimeError(f"{namespace}/{deployment} not rolled out within {timeout_s:.0f}s")
 
 
 def _cluster_ip(settings: Settings, namespace: str, service: str) -> str:
