@@ -51,8 +51,12 @@ class Status:
     health: Health
 
 
-def select(names: Iterable[str] | None) -> list[Component]:
-    """Components for the given names or group names, in start order; all when ``names`` is empty."""
+def select(names: Iterable[str] | None, for_stop: bool = False) -> list[Component]:
+    """Components for the given names or group names, in start order; all when ``names`` is empty.
+
+    Dependencies follow the direction: starting the node starts the control plane it registers with;
+    stopping the node leaves the control plane running (the rest of the test suite uses it), and stopping the
+    control plane stops the node too (a kubelet without its API server only retries)."""
     wanted: set[str] = set()
     for name in names or ():
         if name in GROUPS:
@@ -64,7 +68,9 @@ def select(names: Iterable[str] | None) -> list[Component]:
             raise ValueError(f"unknown component {name!r}; known: {', '.join(known)}")
     if names and "kube-apiserver" in wanted:
         wanted.update(GROUPS["kubernetes"])  # the control plane is only useful whole
-    if names and wanted & set(GROUPS["node"]):
+    if names and for_stop and "kube-apiserver" in wanted:
+        wanted.update(GROUPS["node"])
+    elif names and not for_stop and wanted & set(GROUPS["node"]):
         wanted.update(GROUPS["kubernetes"])  # a node needs the control plane to register with
     everything = not wanted
     return [c for c in COMPONENTS if (everything and c.name not in GROUPS["node"]) or c.name in wanted]
@@ -91,7 +97,7 @@ def down(settings: Settings, names: Iterable[str] | None = None) -> list[str]:
         for pid_file in sorted(settings.pids.glob("*.pid")):
             if pid_file.stem not in known and process.stop(pid_file):
                 stopped.append(pid_file.stem)
-    for component in reversed(select(names) if names else COMPONENTS):  # a bare down stops the node too
+    for component in reversed(select(names, for_stop=True) if names else COMPONENTS):  # a bare down stops the node too
         if component.stop(settings):
             stopped.append(component.name)
     return stopped

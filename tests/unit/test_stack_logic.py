@@ -38,6 +38,18 @@ def test_selection_keeps_start_order_and_expands_groups() -> None:
         manager.select(["zookeeper"])
 
 
+def test_node_dependencies_follow_the_direction_of_start_and_stop() -> None:
+    """Starting the node starts the control plane; stopping the node must not stop it (tests/node ran before the
+    kwok-based operator tests in one `make test` and took the API server down with its node); stopping the
+    control plane takes the node with it."""
+    node, plane = set(manager.GROUPS["node"]), set(manager.GROUPS["kubernetes"])
+    assert {c.name for c in manager.select(["node"])} == node | plane
+    assert {c.name for c in manager.select(["node"], for_stop=True)} == node
+    assert {c.name for c in manager.select(["kubelet"], for_stop=True)} == {"kubelet"}
+    assert {c.name for c in manager.select(["kubernetes"], for_stop=True)} == node | plane
+    assert {c.name for c in manager.select(["kubernetes"])} == plane
+
+
 def test_kafka_properties_allow_the_flink_sink_transaction_timeout() -> None:
     props = server_properties(load_settings(), Path("/data"))
     assert f"transaction.max.timeout.ms={TRANSACTION_MAX_TIMEOUT_MS}" in props
