@@ -46,7 +46,10 @@ def act(
     now_iso: str,
 ) -> Outcome:
     namespace, name = owner["metadata"]["namespace"], owner["metadata"]["name"]
-    ctx = builders.BuildContext(mlflow_tracking_uri=config.mlflow_tracking_uri or None)
+    ctx = builders.BuildContext(
+        mlflow_tracking_uri=config.mlflow_tracking_uri or None,
+        service_account=config.scoring_service_account or None,
+    )
     outcome = Outcome(analyses=[])
     for step in plan.steps:
         if isinstance(step, steps.EnsureDeployment):

@@ -48,6 +48,9 @@ class BuildContext:
     """Operator-level settings the pods need (not part of the FraudModel)."""
 
     mlflow_tracking_uri: str | None = None
+    #: The scoring pods' ServiceAccount (the chart's ``scoring.serviceAccount.name``: IRSA to read model
+    #: artifacts); None runs them as the namespace's ``default``.
+    service_account: str | None = None
 
 
 def _labels(name: str, colour: Colour | None = None) -> dict[str, str]:
@@ -83,10 +86,15 @@ def model_args(spec: FraudModelSpec) -> list[str]:
 
 #: Read by the scoring service (``scoring.config.ScoringConfig.threshold``); a test checks both ends agree.
 THRESHOLD_ENV = "LFD_SCORING_THRESHOLD"
+#: ``scoring.config.ScoringConfig.colour``: the service reports it in OIP responses' parameters, so a client
+#: (the streaming job) can tell which colour scored a batch through the stable Service.
+COLOUR_ENV = "LFD_SCORING_COLOUR"
 
 
-def _container(spec: FraudModelSpec, ctx: BuildContext) -> dict[str, Any]:
-    env = [{"name": THRESHOLD_ENV, "value": str(spec.threshold)}] if spec.threshold is not None else []
+def _container(spec: FraudModelSpec, colour: Colour, ctx: BuildContext) -> dict[str, Any]:
+    env = [{"name": COLOUR_ENV, "value": colour}]
+    if spec.threshold is not None:
+        env.append({"name": THRESHOLD_ENV, "value": str(spec.threshold)})
     if ctx.mlflow_tracking_uri:
         env.append({"name": "MLFLOW_TRACKING_URI", "value": ctx.mlflow_tracking_uri})
     return {
@@ -143,7 +151,7 @@ def build_deployment(
                 },
             },
             "spec": {
-                "containers": [_container(spec, ctx)],
+                "containers": [_container(spec, colour, ctx)],
                 "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
                 "securityContext": {
                     "runAsUser": 10001,
@@ -154,6 +162,8 @@ def build_deployment(
             },
         },
     }
+    if ctx.service_account:
+        deployment_spec["template"]["spec"]["serviceAccountName"] = ctx.service_account
     if replicas is not None:
         deployment_spec["replicas"] = replicas
     return {

@@ -51,6 +51,7 @@ def register(subparsers: Any) -> None:
     run.add_argument("--prometheus-url", default=None, help="Prometheus queried by the SLO analysis")
     run.add_argument("--replay-set", default=None, help="labelled CSV(.gz) replayed by the quality analysis")
     run.add_argument("--mlflow-tracking-uri", default=None, help="MLFLOW_TRACKING_URI given to scoring pods")
+    run.add_argument("--scoring-service-account", default=None, help="ServiceAccount of the scoring pods")
     run.add_argument("--metrics-port", type=int, default=None, help="operator /metrics port (0 = off; default 9108)")
     run.add_argument("--interval", type=float, default=None, help="seconds between reconciles (default 2)")
     run.add_argument("--liveness", default="http://0.0.0.0:8080/healthz", help="kopf liveness endpoint ('' = off)")
@@ -68,6 +69,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
         "prometheus_url": args.prometheus_url,
         "replay_set": args.replay_set,
         "mlflow_tracking_uri": args.mlflow_tracking_uri,
+        "scoring_service_account": args.scoring_service_account,
         "metrics_port": args.metrics_port,
         "interval": args.interval,
     }

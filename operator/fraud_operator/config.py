@@ -20,6 +20,8 @@ class OperatorConfig:
     replay_set: str = str(DEV_DATA)
     #: Passed to the scoring pods so `models:/` URIs resolve.
     mlflow_tracking_uri: str = ""
+    #: ServiceAccount of the scoring pods ("" = the namespace's default); the chart passes its own.
+    scoring_service_account: str = ""
     metrics_port: int = 9108
     #: Seconds between reconciles of one FraudModel (the timer that drives the state machine).
     interval: float = 2.0

@@ -135,6 +135,9 @@ def test_mlflow_serves_s3_artifacts_through_irsa(stack_settings: Settings) -> No
     assert pod["serviceAccountName"] == "mlflow"
     operator = docs[("Deployment", "fraud-operator")]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--mlflow-tracking-uri=http://t-live-fraud-detector-mlflow.default.svc:5000" in operator
+    # the scoring pods the operator creates run as the chart's scoring ServiceAccount (its IRSA role)
+    assert "--scoring-service-account=fraud-scoring" in operator
+    assert docs[("ServiceAccount", "fraud-scoring")]["metadata"]["name"] == "fraud-scoring"
 
 
 def test_helm_test_scores_the_contract_example_through_the_stable_service(stack_settings: Settings) -> None:

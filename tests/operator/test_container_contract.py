@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fraud_operator.builders import THRESHOLD_ENV, BuildContext, build_deployment
+from fraud_operator.builders import COLOUR_ENV, THRESHOLD_ENV, BuildContext, build_deployment
 from fraud_operator.spec import parse_spec
 from scoring.cli import register
 from scoring.config import ScoringConfig
@@ -82,3 +82,20 @@ def test_without_spec_threshold_the_model_keeps_its_own() -> None:
     container = container_of({"model": {"version": "3"}})
     env = {e["name"]: e["value"] for e in container["env"]}  # type: ignore[attr-defined]
     assert ScoringConfig.from_env(env).threshold < 0
+
+
+def test_each_colour_reports_itself_through_the_services_configuration() -> None:
+    """The service puts ``config.colour`` in OIP responses' parameters: the operator must tell each pod its colour."""
+    for colour in ("blue", "green"):
+        dep = build_deployment("fd", colour, parse_spec({"model": {"version": "3"}}), 1, 1, BuildContext())
+        env = {e["name"]: e["value"] for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env[COLOUR_ENV] == colour
+        assert ScoringConfig.from_env(env).colour == colour
+
+
+def test_scoring_pods_run_as_the_configured_service_account() -> None:
+    spec = parse_spec({"model": {"version": "3"}})
+    with_sa = build_deployment("fd", "blue", spec, 1, 1, BuildContext(service_account="fraud-scoring"))
+    assert with_sa["spec"]["template"]["spec"]["serviceAccountName"] == "fraud-scoring"
+    without = build_deployment("fd", "blue", spec, 1, 1, BuildContext())
+    assert "serviceAccountName" not in without["spec"]["template"]["spec"]
