@@ -4,6 +4,7 @@
   passed to our Dockerfiles as ``BASE_IMAGE`` (their default stays the public python image).
 - ``lfd-pause``: the pods' sandbox image, from ``stack/go/pause`` (containerd's ``sandbox_image``).
 - ``lfd-scoring``: ``services/scoring/Dockerfile`` on the local base.
+- ``lfd-operator``: ``operator/Dockerfile`` on the local base (the chart's fraud-operator Deployment).
 
 Each image's tag is the hash of what it is built from, and its OCI archive is kept in the cache: a warm
 ``make test`` finds the archive and builds nothing. The archives are imported into the node's containerd
@@ -31,8 +32,8 @@ DEBIAN_MIRROR = "http://deb.debian.org/debian"
 #: The host's CA bundle, mounted into RUN steps: pip/uv reach the package index through whatever TLS proxy
 #: this machine is configured for (passed as build ARGs, never baked into an image).
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-#: Context paths the scoring Dockerfile COPYs (plus the Dockerfile): its tag is their content hash.
-SCORING_INPUTS = ("pyproject.toml", "uv.lock", "README.md", "pipelines", "services", "operator", ".dockerignore")
+#: Context paths our Dockerfiles COPY (plus the Dockerfile): an image's tag is their content hash.
+PRODUCT_INPUTS = ("pyproject.toml", "uv.lock", "pipelines", "services", "operator", ".dockerignore")
 IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 
 
@@ -82,10 +83,23 @@ def pause_image() -> Image:
     )
 
 
-def scoring_image(base: Image | None = None) -> Image:
+SCORING_DOCKERFILE = "services/scoring/Dockerfile"
+OPERATOR_DOCKERFILE = "operator/Dockerfile"
+
+
+def _product_image(name: str, dockerfile: str, base: Image | None) -> Image:
+    """Both product images COPY the same context paths (the wheel's sources and its lock)."""
     base = base or base_image()
-    files = [*files_under(REPO_ROOT, SCORING_INPUTS), REPO_ROOT / "services" / "scoring" / "Dockerfile"]
-    return Image("lfd-scoring", content_hash(REPO_ROOT, files, extra=base.ref))
+    files = [*files_under(REPO_ROOT, PRODUCT_INPUTS), REPO_ROOT / dockerfile]
+    return Image(name, content_hash(REPO_ROOT, files, extra=base.ref))
+
+
+def scoring_image(base: Image | None = None) -> Image:
+    return _product_image("lfd-scoring", SCORING_DOCKERFILE, base)
+
+
+def operator_image(base: Image | None = None) -> Image:
+    return _product_image("lfd-operator", OPERATOR_DOCKERFILE, base)
 
 
 BASE = base_image()
@@ -115,6 +129,9 @@ def _push_archive(settings: Settings, image: Image) -> None:
     partial.unlink(missing_ok=True)
     buildah(settings, "push", "--quiet", image.ref, f"oci-archive:{partial}:{image.ref}")
     partial.rename(archive)
+    # The archive is the cache: a copy in buildah's vfs store (~1 GB per scoring build, one per source
+    # change) would only fill the disk. The base stays there: the Dockerfiles build FROM it.
+    buildah(settings, "rmi", image.ref)
 
 
 def _present(settings: Settings, image: Image) -> bool:
@@ -191,7 +208,11 @@ def build_dockerfile(settings: Settings, image: Image, dockerfile: str, base: Im
 
 def build_all(settings: Settings) -> list[Image]:
     base = build_base(settings)
-    return [build_pause(settings), build_dockerfile(settings, scoring_image(base), "services/scoring/Dockerfile", base)]
+    return [
+        build_pause(settings),
+        build_dockerfile(settings, scoring_image(base), SCORING_DOCKERFILE, base),
+        build_dockerfile(settings, operator_image(base), OPERATOR_DOCKERFILE, base),
+    ]
 
 
 def import_image(settings: Settings, image: Image, ctr: Callable[..., subprocess.CompletedProcess[str]]) -> None:

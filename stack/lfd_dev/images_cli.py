@@ -14,7 +14,7 @@ of what it is built from and kept as an OCI archive in $LFD_CACHE/images, so a s
 
 EPILOG = """\
 examples:
-  lfd images build        base (debootstrap), pause, scoring; cold: ~10-20 min on 2 cores, warm: seconds
+  lfd images build        base (debootstrap), pause, scoring, operator; cold: ~10-20 min on 2 cores, warm: seconds
   lfd images list         the tags the current source tree maps to, and whether each is built
 """
 
@@ -46,7 +46,7 @@ def _list(args: argparse.Namespace) -> int:
     from lfd_dev.settings import load_settings
 
     settings = load_settings()
-    for image in (images.BASE, images.PAUSE, images.scoring_image()):
+    for image in (images.BASE, images.PAUSE, images.scoring_image(), images.operator_image()):
         built = "built" if image.archive(settings).exists() or image is images.BASE else "missing"
         print(f"{image.ref:60} {built}")
     return 0
