@@ -35,9 +35,8 @@ demo-drift: up ## the monitoring loop: unshifted then drifted stream, trigger fi
 test: setup ## install everything and run every test tier (unit, integration, e2e) against the real stack
 	@$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-test-node: setup ## real containers on a local node (containerd+kubelet+kube-proxy); builds our images first
-	@bash stack/install.sh images
-	@LFD_REAL_NODE=1 $(VENV)/bin/pytest tests/node $(PYTEST_ARGS)
+test-node: setup ## only the real-node tests (containerd+kubelet+kube-proxy; part of make test too)
+	@$(VENV)/bin/pytest tests/node $(PYTEST_ARGS)
 
 test-unit: ## only the unit tier (no components)
 	@$(VENV)/bin/pytest -m unit $(PYTEST_ARGS)
@@ -90,6 +89,5 @@ bench-streaming: setup ## Flink job throughput and event-to-score latency at fix
 	@$(PY) bench/streaming.py $(ARGS)
 
 bench-rollout: setup ## failed requests through a blue-green switch vs a RollingUpdate, real pods on the local node
-	@bash stack/install.sh images
 	@$(LFD) stack up node
 	@$(PY) bench/rollout.py $(ARGS)

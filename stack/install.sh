@@ -120,9 +120,10 @@ step_go() {
 }
 
 step_images() {
-  # Our images for the real node, with buildah; each is skipped when its content-hash-tagged archive exists.
-  log "images: base (debootstrap), pause, scoring; cached by content hash in $cache/images"
-  (cd "$repo" && LFD_CACHE="$cache" .venv/bin/lfd images build)
+  # Our images for the real node (tests/node in `make test`), with buildah; each is skipped when its
+  # content-hash-tagged archive exists. Niced: a cold build competes with whatever else runs on 2 cores.
+  log "images: base (debootstrap), pause, scoring, operator; cached by content hash in $cache/images"
+  (cd "$repo" && LFD_CACHE="$cache" nice -n 10 .venv/bin/lfd images build)
 }
 
 step_checkov() {
@@ -215,9 +216,9 @@ step_maven() {
 
 steps=("$@")
 ((${#steps[@]})) || steps=(all)
-# `images` is not in `all` yet: only the real-node tests and bench need it (make test-node / bench-rollout);
-# `mlserver` only make bench-scoring.
-[[ " ${steps[*]} " == *" all "* ]] && steps=(apt uv python checkov maven go pulumi)
+# `images` last: it runs `lfd` from .venv (python) and packs the pause binary (go); tests/node needs them.
+# `mlserver` is not in `all`: only make bench-scoring needs it.
+[[ " ${steps[*]} " == *" all "* ]] && steps=(apt uv python checkov maven go pulumi images)
 started=$SECONDS
 for s in "${steps[@]}"; do "step_$s"; done
 log "done in $((SECONDS - started))s; cache: $cache"

@@ -1,10 +1,6 @@
-"""The real-node tests (``test_real_pods.py``) run with ``make test-node`` (``LFD_REAL_NODE=1``), which first
-builds the images they need (``stack/install.sh images``: a cold build takes ~15-20 min on this machine).
-They join the default ``make test`` once they have run green in CI; until then plain ``pytest`` does not
-collect them (it does not skip them: they are simply not part of that run)."""
+"""The real-node tests run in every ``make test`` (and alone with ``make test-node``).
 
-from __future__ import annotations
-
-import os
-
-collect_ignore = [] if os.environ.get("LFD_REAL_NODE") == "1" else ["test_real_pods.py"]
+They need the images ``make setup`` builds (``stack/install.sh images``, cached by content hash) and root on
+the machine (a bridge, iptables chains, cgroups). Nothing here is skipped: if the node cannot start or an
+image is missing, the module's fixture raises with the reason and every test in it errors.
+"""

@@ -43,13 +43,19 @@ def _kubectl(settings: Settings, *args: str, input_text: str | None = None) -> s
 
 
 @pytest.fixture(scope="module")
-def real_node(stack_settings: Settings) -> Settings:
+def real_node(stack_settings: Settings) -> Iterator[Settings]:
+    """The node for this module only: the rest of the suite (kwok's simulated pods) runs without kube-proxy's
+    rules and kubelet's firewall chain. ``test_down_...`` stops it and checks the host; this teardown stops it
+    anyway when that test was deselected or failed early (a second down is a no-op)."""
     from lfd_dev import manager
 
-    manager.up(stack_settings, ["node"])  # raises with the component's log tail if the node cannot start
-    scoring = images.scoring_image()
-    images.import_image(stack_settings, scoring, lambda *a: node.ctr(stack_settings, *a))
-    return stack_settings
+    try:
+        manager.up(stack_settings, ["node"])  # raises with the component's log tail if the node cannot start
+        scoring = images.scoring_image()
+        images.import_image(stack_settings, scoring, lambda *a: node.ctr(stack_settings, *a))
+        yield stack_settings
+    finally:
+        manager.down(stack_settings, list(manager.GROUPS["node"]))
 
 
 @pytest.fixture(scope="module")
