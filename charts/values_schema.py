@@ -77,6 +77,8 @@ CONSTRAINTS: dict[str, dict[str, Any]] = {
     "monitor.kafkaPorts": {"items": {"type": "integer", "minimum": 1, "maximum": 65535}, "minItems": 1},
     "monitor.extraEgress": {"items": {"type": "object"}},
     "metrics.grafanaDashboard.sidecarLabel": {"pattern": "^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$"},
+    "operator.nodeSelector": _STRING_MAP,
+    "operator.tolerations": {"items": {"type": "object"}},
     "tests.nodeSelector": _STRING_MAP,
     "tests.tolerations": {"items": {"type": "object"}},
     "tests.hostAliases": {

@@ -3,7 +3,10 @@ what a test adds to the operator's rendered Deployment to run it on the real nod
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,8 @@ import pandas as pd
 
 from lfd.contract import FEATURES, LABEL_FIELD
 from lfd_dev.components import node_config
+from lfd_dev.components.kubernetes import kubectl
+from lfd_dev.settings import Settings
 
 DEV_CSV = Path("/work/shared/data/creditcard/creditcard_dev.csv.gz")
 #: Where the FraudModel's ``model.uri`` points inside the pod (a read-only hostPath mount of the bundle).
@@ -50,3 +55,27 @@ def on_real_node(deployment: dict[str, Any], bundle: Path) -> dict[str, Any]:
     pod["containers"][0]["volumeMounts"].append({"name": "model", "mountPath": BUNDLE_IN_POD, "readOnly": True})
     pod["containers"][0]["imagePullPolicy"] = "IfNotPresent"
     return deployment
+
+
+def kubectl_ok(settings: Settings, *args: str, input_text: str | None = None) -> str:
+    result = kubectl(settings, *args, input_text=input_text)
+    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def helm(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    binary = settings.tool("helm")
+    assert binary.exists(), f"{binary} missing: run `make setup`"
+    return subprocess.run(
+        [str(binary), f"--kubeconfig={settings.kubeconfig}", *args], capture_output=True, text=True, timeout=600
+    )
+
+
+def deployment_ready(settings: Settings, namespace: str, deployment: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = kubectl(settings, "-n", namespace, "get", "deployment", deployment, "-o", "json")
+        if got.returncode == 0 and json.loads(got.stdout).get("status", {}).get("readyReplicas", 0) >= 1:
+            return True
+        time.sleep(2)
+    return False

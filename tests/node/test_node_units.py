@@ -86,7 +86,7 @@ def test_kube_proxy_changes_no_global_sysctl() -> None:
 def test_the_node_is_its_own_group_and_brings_the_control_plane() -> None:
     names = [c.name for c in select(["node"])]
     assert names[:4] == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
-    assert names[-3:] == ["containerd", "kubelet", "kube-proxy"]
+    assert names[-4:] == ["containerd", "kubelet", "kube-proxy", "api-bridge"]
     assert not {"containerd", "kubelet"} & {c.name for c in select(None)}  # not in a bare `lfd stack up` yet
 
 
@@ -101,3 +101,23 @@ def test_image_tags_follow_content(tmp_path: Path) -> None:
     assert images.content_hash(tmp_path, files, extra="base:2") != before
     (tmp_path / "a" / "f.py").write_text("x = 2\n")
     assert images.content_hash(tmp_path, files, extra="base:1") != before
+
+
+def test_the_kubernetes_service_endpoints_point_at_the_bridge_forwarder() -> None:
+    """kube-proxy matches an EndpointSlice to its Service by the service-name label and the port by name: the
+    ``kubernetes`` Service's port is named "https" (443 → the API server's secure port)."""
+    from lfd_dev.components.node_api import endpoint_slice
+
+    eps = endpoint_slice(16443)
+    assert eps["metadata"]["labels"]["kubernetes.io/service-name"] == "kubernetes"  # type: ignore[index]
+    assert eps["endpoints"] == [{"addresses": [node_config.GATEWAY], "conditions": {"ready": True}}]
+    assert eps["ports"] == [{"name": "https", "port": 16443, "protocol": "TCP"}]
+
+
+def test_forwarder_addresses_are_parsed_strictly() -> None:
+    from lfd_dev.tcp_forward import parse_address
+
+    assert parse_address("10.233.0.1:16443") == ("10.233.0.1", 16443)
+    for bad in ("16443", "10.233.0.1:", "10.233.0.1:https"):
+        with pytest.raises(ValueError, match="HOST:PORT"):
+            parse_address(bad)

@@ -28,7 +28,7 @@ from lfd_dev.components.kubernetes import kubectl
 from lfd_dev.settings import Settings
 from scoring.service import EXAMPLE_INPUT
 
-from .real_pods import BUNDLE_IN_POD, fit_bundle, on_real_node
+from .real_pods import BUNDLE_IN_POD, deployment_ready, helm, kubectl_ok, on_real_node
 
 pytestmark = pytest.mark.e2e
 
@@ -36,50 +36,23 @@ pytestmark = pytest.mark.e2e
 READY_TIMEOUT_S = 300
 
 
-def _kubectl(settings: Settings, *args: str, input_text: str | None = None) -> str:
-    result = kubectl(settings, *args, input_text=input_text)
-    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
-    return result.stdout
-
-
-@pytest.fixture(scope="module")
-def real_node(stack_settings: Settings) -> Iterator[Settings]:
-    """The node for this module only: the rest of the suite (kwok's simulated pods) runs without kube-proxy's
-    rules and kubelet's firewall chain. ``test_down_...`` stops it and checks the host; this teardown stops it
-    anyway when that test was deselected or failed early (a second down is a no-op)."""
-    from lfd_dev import manager
-
-    try:
-        manager.up(stack_settings, ["node"])  # raises with the component's log tail if the node cannot start
-        scoring = images.scoring_image()
-        images.import_image(stack_settings, scoring, lambda *a: node.ctr(stack_settings, *a))
-        yield stack_settings
-    finally:
-        manager.down(stack_settings, list(manager.GROUPS["node"]))
-
-
-@pytest.fixture(scope="module")
-def host_bundle(real_node: Settings) -> Path:
-    return fit_bundle(real_node.state / "node" / "test-models" / "bundle")
-
-
 @pytest.fixture(scope="module")
 def scoring_pod(real_node: Settings, host_bundle: Path) -> Iterator[dict[str, str]]:
     settings = real_node
     namespace = f"real-pods-{uuid.uuid4().hex[:6]}"
-    _kubectl(settings, "create", "namespace", namespace)
+    kubectl_ok(settings, "create", "namespace", namespace)
     spec = parse_spec({"model": {"uri": BUNDLE_IN_POD}, "image": images.scoring_image().ref, "threshold": 0.0})
     deployment = on_real_node(build_deployment("fd", "blue", spec, 1, 1, BuildContext()), host_bundle)
     service = build_stable_service("fd", "blue", spec)
     manifest = {"apiVersion": "v1", "kind": "List", "items": [deployment, service]}
-    _kubectl(settings, "-n", namespace, "apply", "-f", "-", input_text=json.dumps(manifest))
+    kubectl_ok(settings, "-n", namespace, "apply", "-f", "-", input_text=json.dumps(manifest))
     try:
-        if not _ready(settings, namespace, "fd-blue", timeout_s=READY_TIMEOUT_S):
+        if not deployment_ready(settings, namespace, "fd-blue", timeout_s=READY_TIMEOUT_S):
             pods = kubectl(settings, "-n", namespace, "get", "pods", "-o", "yaml").stdout
             events = kubectl(settings, "-n", namespace, "get", "events").stdout
             pytest.fail(f"scoring pod not Ready within {READY_TIMEOUT_S}s:\n{events}\n{pods[-4000:]}")
-        pod = json.loads(_kubectl(settings, "-n", namespace, "get", "pods", "-o", "json"))["items"][0]
-        svc = json.loads(_kubectl(settings, "-n", namespace, "get", "service", "fd", "-o", "json"))
+        pod = json.loads(kubectl_ok(settings, "-n", namespace, "get", "pods", "-o", "json"))["items"][0]
+        svc = json.loads(kubectl_ok(settings, "-n", namespace, "get", "service", "fd", "-o", "json"))
         container_id = pod["status"]["containerStatuses"][0]["containerID"].removeprefix("containerd://")
         yield {
             "namespace": namespace,
@@ -90,16 +63,6 @@ def scoring_pod(real_node: Settings, host_bundle: Path) -> Iterator[dict[str, st
         }
     finally:
         kubectl(settings, "delete", "namespace", namespace, "--wait=false")
-
-
-def _ready(settings: Settings, namespace: str, deployment: str, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = kubectl(settings, "-n", namespace, "get", "deployment", deployment, "-o", "json")
-        if got.returncode == 0 and json.loads(got.stdout).get("status", {}).get("readyReplicas", 0) >= 1:
-            return True
-        time.sleep(2)
-    return False
 
 
 def _task_pid(settings: Settings, container_id: str) -> int:
@@ -122,6 +85,7 @@ def test_the_pod_runs_on_the_real_node_as_a_process_of_the_operators_argv(
     assert argv[1:4] == [b"-m", b"bentoml", b"serve"] and b"scoring.service:FraudScoring" in argv
     assert environ[b"LFD_SCORING_MODEL_DIR"] == BUNDLE_IN_POD.encode()
     assert environ[b"LFD_SCORING_THRESHOLD"] == b"0.0"  # the FraudModel's spec.threshold
+    assert environ[b"LFD_SCORING_COLOUR"] == b"blue"  # reported in OIP responses' parameters
     cgroup = Path(f"/proc/{pid}/cgroup").read_text()
     assert "/lfd/" in cgroup  # under the node's cgroupRoot: a pod of this kubelet, not a stray process
 
@@ -170,14 +134,6 @@ def test_the_pod_answers_through_its_cluster_ip_service_with_the_fraudmodels_thr
     assert ready.status_code == 200
 
 
-def _helm(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    helm = settings.tool("helm")
-    assert helm.exists(), f"{helm} missing: run `make setup`"
-    return subprocess.run(
-        [str(helm), f"--kubeconfig={settings.kubeconfig}", *args], capture_output=True, text=True, timeout=600
-    )
-
-
 def _test_pod_values(namespace: str, address: str) -> dict[str, object]:
     """The chart with only its `helm test` hook aimed at the fixture's stable Service "fd", on the real node.
 
@@ -206,9 +162,9 @@ def test_helm_test_scores_the_contract_example_through_the_stable_service_in_a_r
     chart = Path(__file__).resolve().parents[2] / "charts" / "live-fraud-detector"
     values = tmp_path / "values.json"
     values.write_text(json.dumps(_test_pod_values(namespace, scoring_pod["cluster_ip"])))
-    install = _helm(real_node, "install", "t", str(chart), "-n", namespace, "-f", str(values))
+    install = helm(real_node, "install", "t", str(chart), "-n", namespace, "-f", str(values))
     assert install.returncode == 0, install.stderr
-    passed = _helm(real_node, "test", "t", "-n", namespace, "--timeout", "5m")
+    passed = helm(real_node, "test", "t", "-n", namespace, "--timeout", "5m")
     events = kubectl(real_node, "-n", namespace, "get", "events", "-o", "json").stdout
     assert passed.returncode == 0, f"{passed.stdout}{passed.stderr}\n{events[-3000:]}"
     assert "Phase:          Succeeded" in passed.stdout, passed.stdout
@@ -223,24 +179,29 @@ def test_helm_test_scores_the_contract_example_through_the_stable_service_in_a_r
 
     # The same hook aimed at nothing fails: helm test reports the failed pod.
     values.write_text(json.dumps(_test_pod_values(namespace, "127.0.0.1")))
-    upgrade = _helm(real_node, "upgrade", "t", str(chart), "-n", namespace, "-f", str(values))
+    upgrade = helm(real_node, "upgrade", "t", str(chart), "-n", namespace, "-f", str(values))
     assert upgrade.returncode == 0, upgrade.stderr
-    failed = _helm(real_node, "test", "t", "-n", namespace, "--timeout", "5m")
+    failed = helm(real_node, "test", "t", "-n", namespace, "--timeout", "5m")
     assert failed.returncode != 0 and "Phase:          Failed" in failed.stdout, failed.stdout + failed.stderr
     # (`helm test --logs` cannot fetch them here: the API server cannot resolve the node's name.)
     pod = json.loads(
-        _kubectl(real_node, "-n", namespace, "get", "pod", "t-live-fraud-detector-test-score", "-o", "json")
+        kubectl_ok(real_node, "-n", namespace, "get", "pod", "t-live-fraud-detector-test-score", "-o", "json")
     )
     assert pod["spec"]["nodeName"] == node_config.NODE_NAME
     assert pod["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 1  # urlopen raised
-    _helm(real_node, "uninstall", "t", "-n", namespace)
+    helm(real_node, "uninstall", "t", "-n", namespace)
 
 
 def test_down_leaves_no_bridge_chain_or_namespace_behind(real_node: Settings) -> None:
-    """Runs last in this module: the node goes down and the host is as it was found."""
+    """Runs last in the package (this module sorts after test_operator_pod.py): the node goes down, the control
+    plane stays for the rest of the suite, and the host is as it was found."""
     from lfd_dev import manager
+    from lfd_dev.components.node_api import SLICE_NAME
 
-    manager.down(real_node, ["kubelet", "kube-proxy", "containerd"])
+    manager.down(real_node, ["node"])
+    assert all(s.health.healthy for s in manager.status(real_node, ["kubernetes"])), "the node took the API server"
+    slices = kubectl(real_node, "-n", "default", "get", "endpointslice", SLICE_NAME, "--ignore-not-found", "-o", "name")
+    assert slices.returncode == 0 and not slices.stdout.strip(), slices.stdout
     assert subprocess.run(["ip", "link", "show", node_config.BRIDGE], capture_output=True).returncode != 0
     saved = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
     assert not [line for line in saved.splitlines() if "KUBE-" in line or "CNI-" in line]
