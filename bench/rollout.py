@@ -81,6 +81,7 @@ def _load_through(
     timer = threading.Timer(switch_at_s, switch)
     argv = [str(loadgen), "-mode", "http", "-url", url, "-body", str(body), "-rate", str(rate),
             "-duration", f"{duration_s}s", "-timeout", "5s"]  # fmt: skip
+    load_at_start = os.getloadavg()[0]  # the machine is shared: say how busy it was when the window began
     started = time.monotonic()
     timer.start()
     out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=duration_s + 120)
@@ -89,6 +90,7 @@ def _load_through(
     result["switch_at_s"] = switch_at_s
     result["elapsed_s"] = round(time.monotonic() - started, 1)
     result["non_2xx_or_error"] = result["sent"] - result["ok"]
+    result["loadavg_1m_at_start"] = round(load_at_start, 2)
     result["loadavg_1m"] = round(os.getloadavg()[0], 2)
     return result
 
@@ -163,17 +165,21 @@ def main() -> int:
     settings = load_settings()
     print("[bench-rollout] bringing up the real node", flush=True)
     manager.up(settings, ["node"])
-    images.import_image(settings, images.scoring_image(), lambda *a: node.ctr(settings, *a))
-    loadgen = build_loadgen()
-    models = settings.state / "node" / "bench-models"
-    bundles = [fit_bundle(models / name, seed) for name, seed in (("a", 7), ("b", 8))]
-    with tempfile.TemporaryDirectory() as tmp:
-        body = Path(tmp) / "score.json"
-        body.write_text(json.dumps(EXAMPLE_INPUT))
-        print(f"[bench-rollout] blue-green switch at {args.rate:.0f} req/s", flush=True)
-        bg = blue_green(settings, loadgen, body, bundles, args.rate, args.duration)
-        print(f"[bench-rollout] baseline RollingUpdate at {args.rate:.0f} req/s", flush=True)
-        ru = rolling_update(settings, loadgen, body, bundles, args.rate, args.duration)
+    try:
+        images.import_image(settings, images.scoring_image(), lambda *a: node.ctr(settings, *a))
+        loadgen = build_loadgen()
+        models = settings.state / "node" / "bench-models"
+        bundles = [fit_bundle(models / name, seed) for name, seed in (("a", 7), ("b", 8))]
+        with tempfile.TemporaryDirectory() as tmp:
+            body = Path(tmp) / "score.json"
+            body.write_text(json.dumps(EXAMPLE_INPUT))
+            print(f"[bench-rollout] blue-green switch at {args.rate:.0f} req/s", flush=True)
+            bg = blue_green(settings, loadgen, body, bundles, args.rate, args.duration)
+            print(f"[bench-rollout] baseline RollingUpdate at {args.rate:.0f} req/s", flush=True)
+            ru = rolling_update(settings, loadgen, body, bundles, args.rate, args.duration)
+    finally:
+        print("[bench-rollout] taking the real node down (bridge, chains and cgroups removed)", flush=True)
+        manager.down(settings, ["node"])
     results = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rate": args.rate,
                "duration_s": args.duration, "blue_green": bg, "rolling_update": ru}  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -181,7 +187,7 @@ def main() -> int:
     for name, scenario in (("blue-green (operator switch)", bg), ("RollingUpdate (kubectl set image)", ru)):
         for phase, r in scenario.items():
             print(f"{name:36} {phase:9} sent {r['sent']:6}  ok {r['ok']:6}  failed {r['non_2xx_or_error']:4}  "
-                  f"statuses {r['statuses']}")  # fmt: skip
+                  f"statuses {r['statuses']}  load at start {r['loadavg_1m_at_start']}")  # fmt: skip
     return 0
 
 
