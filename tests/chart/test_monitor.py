@@ -75,7 +75,8 @@ def test_monitor_deployment_runs_the_monitor_against_the_release(stack_settings:
     assert args.retrain and args.fraudmodel == "default/fraud-detector"
     assert args.reference_data == Path("/data/reference/creditcard.csv") and args.cooldown == 3600
     assert {"name": "reference", "mountPath": "/data/reference", "readOnly": True} in container["volumeMounts"]
-    assert container["image"].startswith("ghcr.io/live-fraud-detector/operator:")
+    # not the operator image: that one carries only the operator's dependencies (no Evidently, MLflow, Kafka)
+    assert container["image"].startswith("ghcr.io/live-fraud-detector/drift:")
     assert container["ports"] == [{"name": "metrics", "containerPort": 9464}]
     assert container["livenessProbe"]["httpGet"] == {"path": "/metrics", "port": "metrics"}
     # restricted like every pod of the chart; the token only because it patches a FraudModel

@@ -69,7 +69,8 @@ def test_drift_cronjob_runs_the_drift_check_against_the_release(stack_settings: 
     assert args[0] == "drift" and "--window=2000" in args and "--model-name=fraud-detector" in args
     assert "--bootstrap=b-1.msk.example:9098" in args  # streaming.kafka.bootstrap by default
     assert "--tracking-uri=http://t-live-fraud-detector-mlflow.default.svc:5000" in args  # the chart's MLflow
-    assert container["image"].startswith("ghcr.io/live-fraud-detector/operator:")
+    # not the operator image: that one carries only the operator's dependencies (no Evidently, MLflow, Kafka)
+    assert container["image"].startswith("ghcr.io/live-fraud-detector/drift:")
     # restricted like every pod of the chart, no API token (it never talks to the API server)
     assert pod["automountServiceAccountToken"] is False and pod["restartPolicy"] == "Never"
     assert pod["securityContext"]["runAsNonRoot"] is True
