@@ -84,6 +84,8 @@ def model_args(spec: FraudModelSpec) -> list[str]:
     return ["--model-dir", uri] if uri.startswith("/") else ["--model-uri", uri]
 
 
+#: Seconds a terminating scoring pod keeps serving before SIGTERM (within terminationGracePeriodSeconds 30).
+PRESTOP_DRAIN_S = 5
 #: Read by the scoring service (``scoring.config.ScoringConfig.threshold``); a test checks both ends agree.
 THRESHOLD_ENV = "LFD_SCORING_THRESHOLD"
 #: ``scoring.config.ScoringConfig.colour``: the service reports it in OIP responses' parameters, so a client
@@ -121,6 +123,10 @@ def _container(spec: FraudModelSpec, colour: Colour, ctx: BuildContext) -> dict[
             "initialDelaySeconds": 30,
         },
         "resources": _resources(spec),
+        # A pod being removed is taken out of the Service's endpoints while it still runs, but kube-proxy
+        # on each node rewrites its rules a moment later: keep serving meanwhile, then SIGTERM (BentoML
+        # finishes in-flight requests). The sleep action needs no binary in the image (Kubernetes >= 1.30).
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRESTOP_DRAIN_S}}},
         # The image runs as uid 10001 and writes only /tmp (an emptyDir): enforce it, not just hope for it.
         "securityContext": {
             "runAsNonRoot": True,

@@ -51,6 +51,9 @@ def test_deployment_passes_the_pinned_model_as_args_to_the_image_entry_point() -
         "capabilities": {"drop": ["ALL"]},
     }
     assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]  # the only writable path
+    # drain before SIGTERM while kube-proxy drops the endpoint, well within the grace period
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    assert dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > 5
     assert dep["spec"]["selector"]["matchLabels"] == {
         "ml.livefraud.io/fraudmodel": "fd",
         "ml.livefraud.io/colour": "green",
