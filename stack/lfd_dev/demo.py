@@ -32,6 +32,9 @@ GRPC_PORT = int(os.environ.get("LFD_DEMO_GRPC_PORT", "8001"))
 DEMO_COUNT = int(os.environ.get("LFD_DEMO_COUNT", "3000"))
 SCORES, ALERTS, DLQ = DEFAULT_TOPICS["scores_topic"], DEFAULT_TOPICS["alerts_topic"], DEFAULT_TOPICS["dlq_topic"]
 DEMO_RATE = int(os.environ.get("LFD_DEMO_RATE", "300"))
+#: The dev file's own fraud share (331 of 25,918). Sampled, not replayed in file order: the file's first 3,000
+#: rows hold no fraud at all, and a demo without a single alert shows nothing of the alert path.
+DEMO_FRAUD_RATIO = float(os.environ.get("LFD_DEMO_FRAUD_RATIO", "0.0128"))
 TRAIN_BUDGET_S = os.environ.get("LFD_DEMO_TRAIN_BUDGET", "90")
 
 
@@ -175,12 +178,17 @@ def produce(demo: Demo) -> str:
         str(DEMO_COUNT),
         "--rate",
         str(DEMO_RATE),
+        "--fraud-ratio",
+        str(DEMO_FRAUD_RATIO),
         "--malformed-share",
         "0.01",
         "--run-id",
         demo.run_id,
     )
-    return f"    {DEMO_COUNT} real transactions (1% malformed on purpose) with ids {demo.run_id}-*"
+    return (
+        f"    {DEMO_COUNT} real transactions sampled at the data's fraud share ({DEMO_FRAUD_RATIO:.2%}), "
+        f"1% malformed on purpose, with ids {demo.run_id}-*"
+    )
 
 
 def live_counts(demo: Demo) -> str:
