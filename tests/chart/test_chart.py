@@ -46,6 +46,36 @@ def test_full_scenario_renders_a_fraudmodel_and_the_flink_job(stack_settings: Se
     args = flink["job"]["args"]
     assert args[args.index("--scoring-url") + 1] == "http://fraud-detector:3000"
     assert args[args.index("--shadow-url") + 1] == "http://fraud-detector-preview:3000"
+    assert args[args.index("--model-name") + 1] == "fraud-detector"
+
+
+@pytest.mark.unit
+def test_the_flink_job_addresses_the_model_its_fraudmodel_serves(stack_settings: Settings, tmp_path: Path) -> None:
+    """A FraudModel "fd" serving registered model "other-model": the job's OIP requests must name "other-model"
+    (a 404 per batch otherwise, retried forever); the rendered args are parsed by the job's own flags."""
+    import argparse
+
+    from lfd.streaming.config import add_arguments, from_args
+
+    values = tmp_path / "values.yaml"
+    values.write_text(
+        yaml.safe_dump(
+            {
+                "fraudModels": [{"name": "fd", "model": {"name": "other-model", "version": "3"}}],
+                "streaming": {"enabled": True, "fraudModelName": "fd", "kafka": {"bootstrap": "b:9092"}},
+            }
+        )
+    )
+    args = next(d for d in render(stack_settings, "-f", str(values)) if d["kind"] == "FlinkDeployment")["spec"]["job"][
+        "args"
+    ]
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = from_args(parser.parse_args(args[args.index("lfd.streaming.job") + 1 :]))
+    assert (config.model_name, config.scoring_url) == ("other-model", "http://fd:3000")
+    explicit = render(stack_settings, "-f", str(values), "--set", "streaming.modelName=third")
+    args = next(d for d in explicit if d["kind"] == "FlinkDeployment")["spec"]["job"]["args"]
+    assert args[args.index("--model-name") + 1] == "third"
 
 
 @pytest.mark.unit
