@@ -31,26 +31,31 @@ MALFORMED_SHARE = 0.025  # every 40th record: 20 malformed, 4 of each kind
 RATE = 400.0
 
 
-def produce(kafka: str, topic: str, run_id: str, start: int, count: int) -> Counter[str]:
+def produce(kafka: str, topic: str, run_id: str, start: int, count: int, rate: float = RATE) -> Counter[str]:
     planned = list(
         p.plan_records(
             p.load_rows(), count=start + count, fraud_ratio=0.2, malformed_share=MALFORMED_SHARE, run_id=run_id
         )
     )[start:]
-    return Counter(p.send(kafka, topic, iter(planned), rate=RATE, run_id=run_id).kinds)
+    return Counter(p.send(kafka, topic, iter(planned), rate=rate, run_id=run_id).kinds)
 
 
 def run_scenario(
-    kafka: str, topics: Topics, job: LocalJob, fault: Callable[[Callable[[], None]], None] | None = None
+    kafka: str,
+    topics: Topics,
+    job: LocalJob,
+    fault: Callable[[Callable[[], None]], None] | None = None,
+    rest_rate: float = RATE,
 ) -> tuple[Counter[str], list[dict[str, Any]]]:
-    """Produce N/2, then let ``fault(produce_rest)`` hit the system and produce the rest while it lasts."""
+    """Produce N/2, then let ``fault(produce_rest)`` hit the system and produce the rest (at ``rest_rate``)
+    while it lasts."""
     job.start()
     job.checkpoint_after(0, timeout_s=600)  # running, with a first checkpoint (250 s+ on a machine at load 30)
     run_id = topics.transactions.removesuffix("-transactions")
     kinds = produce(kafka, topics.transactions, run_id, 0, N // 2)
 
     def produce_rest() -> None:
-        kinds.update(produce(kafka, topics.transactions, run_id, N // 2, N - N // 2))
+        kinds.update(produce(kafka, topics.transactions, run_id, N // 2, N - N // 2, rest_rate))
 
     if fault is None:
         produce_rest()
@@ -113,20 +118,30 @@ def test_counting_proof_when_the_job_is_killed_mid_stream_and_restored_from_its_
     job = make_job(scoring.url, design=design)
     prefix = f"{job.config.transactional_id_prefix}-"
 
+    def open_transactions() -> set[str]:
+        return {t for t, state in transactions(stack_settings, prefix).items() if state == "Ongoing"}
+
     def kill_and_restore(produce_rest: Callable[[], None]) -> None:
         job.checkpoint_after(time.time(), timeout_s=60)
         producer = threading.Thread(target=produce_rest)  # records keep arriving through the kill
         producer.start()
-        time.sleep(0.6)  # records scored since the checkpoint sit in the open transaction
+        # Kill once the broker shows the job's transaction open (records scored since the last checkpoint
+        # sit in it), not after a fixed sleep: on a quiet machine 0.6 s after a checkpoint the job had not
+        # written yet, and the kill left nothing open (clean-clone run of 1 Dec).
+        deadline = time.monotonic() + 60
+        while not open_transactions():
+            assert time.monotonic() < deadline, "no transaction of the job was ever open on the broker"
         job.stop(hard=True)
-        producer.join(120)
-        left_open = {t for t, state in transactions(stack_settings, prefix).items() if state == "Ongoing"}
+        left_open = open_transactions()
         assert left_open, "the kill was meant to leave a transaction open (the condition this test is about)"
+        producer.join(120)
         checkpoint = latest_checkpoint(job.log.parent / "checkpoints")
         assert checkpoint is not None
         job.start(restore_from=checkpoint)
 
-    run_scenario(kafka, topics, job, kill_and_restore)
+    # The second half over ~10 s (5 checkpoint intervals): every interval writes, so an open transaction
+    # is there to be seen and killed.
+    run_scenario(kafka, topics, job, kill_and_restore, rest_rate=RATE / 10)
 
 
 def test_counting_proof_when_the_broker_restarts(
