@@ -9,7 +9,7 @@ LFD := $(VENV)/bin/lfd
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup demo demo-drift test test-unit lint security fuzz up down status bench bench-scoring bench-streaming bench-rollout test-node train promote serve operator produce stream
+.PHONY: help setup demo demo-operator demo-drift test test-unit lint security fuzz up down status bench bench-scoring bench-streaming bench-rollout test-node train promote serve operator produce stream
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ status: ## one line per stack component; exit 1 if any is unhealthy
 
 demo: up ## bring the stack up and show each part alive
 	@$(PY) -m lfd_dev.demo
+
+demo-operator: up ## blue-green rollout on REAL pods: operator pod, gates through Services, rollback, bad model refused
+	@$(PY) -m lfd_dev.demo_operator
 
 demo-drift: up ## the monitoring loop: unshifted then drifted stream, trigger fires, dashboard before/after
 	@$(PY) -m lfd_dev.demo_drift

@@ -36,6 +36,7 @@ CONSTRAINTS: dict[str, dict[str, Any]] = {
     "metrics.*.labels": _STRING_MAP,
     "metrics.*.interval": {"pattern": "^[0-9]+(ms|s|m|h)$"},
     "operator.metricsPort": {"minimum": 1, "maximum": 65535},
+    "operator.serviceAddress": {"enum": ["dns", "cluster-ip"]},
     "mlflow.port": {"minimum": 1, "maximum": 65535},
     "mlflow.persistence.size": {"pattern": "^[0-9]+(Mi|Gi|Ti)$"},
     "scoring.podDisruptionBudget.maxUnavailable": {"minimum": 0},

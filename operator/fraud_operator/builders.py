@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fraud_operator.spec import GROUP, Colour, FraudModelSpec
+from fraud_operator.spec import GROUP, Colour, FraudModelSpec, dump
 
 FRAUDMODEL_LABEL = f"{GROUP}/fraudmodel"
 COLOUR_LABEL = f"{GROUP}/colour"
@@ -168,8 +168,12 @@ def build_deployment(
             },
         },
     }
+    pod_spec = deployment_spec["template"]["spec"]
     if ctx.service_account:
-        deployment_spec["template"]["spec"]["serviceAccountName"] = ctx.service_account
+        pod_spec["serviceAccountName"] = ctx.service_account
+    # Always present (empty when unset), so a merge patch of a live Deployment also removes what was dropped.
+    pod_spec["nodeSelector"] = dict(spec.scheduling.node_selector) or None
+    pod_spec["tolerations"] = [dump(t) for t in spec.scheduling.tolerations]
     if replicas is not None:
         deployment_spec["replicas"] = replicas
     return {

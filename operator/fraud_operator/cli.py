@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from fraud_operator.analysis.resolver import SERVICE_ADDRESSES
 from fraud_operator.config import OperatorConfig
 
 DESCRIPTION = """\
@@ -48,8 +49,18 @@ def register(subparsers: Any) -> None:
     scope.add_argument("-n", "--namespace", action="append", default=[], help="namespace to watch (repeatable)")
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace (ClusterRole)")
     run.add_argument("--service-map", default="", help="JSON file mapping <ns>/<deployment> to a local URL (tests)")
+    run.add_argument(
+        "--service-address",
+        choices=SERVICE_ADDRESSES,
+        default=None,
+        help="how analyses reach a Service: its DNS name (default) or its ClusterIP read from the API (no cluster DNS)",
+    )
     run.add_argument("--prometheus-url", default=None, help="Prometheus queried by the SLO analysis")
-    run.add_argument("--replay-set", default=None, help="labelled CSV(.gz) replayed by the quality analysis")
+    run.add_argument(
+        "--replay-set",
+        default=None,
+        help="labelled CSV(.gz) replayed by the quality analysis: a path or an http(s) URL (e.g. an MLflow artifact)",
+    )
     run.add_argument("--mlflow-tracking-uri", default=None, help="MLFLOW_TRACKING_URI given to scoring pods")
     run.add_argument("--scoring-service-account", default=None, help="ServiceAccount of the scoring pods")
     run.add_argument("--metrics-port", type=int, default=None, help="operator /metrics port (0 = off; default 9108)")
@@ -66,6 +77,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = N
     """Pure: the operator's settings, from ``LFD_OPERATOR_*`` variables overridden by the flags given."""
     flags = {
         "service_map": args.service_map,
+        "service_address": args.service_address,
         "prometheus_url": args.prometheus_url,
         "replay_set": args.replay_set,
         "mlflow_tracking_uri": args.mlflow_tracking_uri,

@@ -43,6 +43,13 @@ CEL_RULES: dict[type[BaseModel], list[dict[str, str]]] = {
             "fieldPath": ".minAlertRate",
         }
     ],
+    api.Toleration: [
+        {
+            "rule": "self.operator != 'Exists' || !has(self.value) || self.value == ''",
+            "message": "operator Exists takes no value",
+            "fieldPath": ".value",
+        }
+    ],
     api.FraudModelSpec: [
         {
             "rule": "self.httpPort != self.grpcPort",
@@ -68,6 +75,8 @@ _SCALAR_KEYS = (
     "minLength",
     "maxLength",
     "pattern",
+    "maxProperties",
+    "maxItems",
 )
 
 
@@ -98,7 +107,10 @@ def _scalar(field_schema: dict[str, Any]) -> dict[str, Any]:
             out[bound], out[flag] = out[flag], True
     if "const" in field_schema:
         out["enum"] = [field_schema["const"]]
-    if field_schema.get("type") == "object":  # dict[str, Any]: kept as given
+    values = field_schema.get("additionalProperties")
+    if field_schema.get("type") == "object" and isinstance(values, dict):  # dict[str, str]: a typed map
+        out["additionalProperties"] = _scalar(values)
+    elif field_schema.get("type") == "object":  # dict[str, Any]: kept as given
         out["x-kubernetes-preserve-unknown-fields"] = True
     return out
 
@@ -114,6 +126,9 @@ def object_schema(model: type[BaseModel], with_defaults: bool = True) -> dict[st
             schema = object_schema(nested, with_defaults)
             if is_list:
                 schema = {"type": "array", "items": schema}
+                limit = flat["properties"][alias].get("maxItems")
+                if limit is not None:
+                    schema["maxItems"] = limit
         else:
             schema = _scalar(flat["properties"][alias])
         schema = {"description": field.description or "", **schema}

@@ -53,7 +53,7 @@ def build_registry(config: OperatorConfig) -> kopf.OperatorRegistry:
         settings.watching.server_timeout = 120
         settings.scanning.disabled = True  # no cluster-wide namespace/CRD scans: the namespaced Role is enough
         kube = Kube.connect()
-        runner = Runner(config)
+        runner = Runner(config, lookup=kube.cluster_ip)
 
         def step(namespace: str, name: str) -> None:
             reconcile_once(kube, config, runner, namespace, name)

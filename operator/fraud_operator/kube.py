@@ -120,6 +120,17 @@ class Kube:
             hpa = None
         return deployments, services, slices, hpa
 
+    def cluster_ip(self, namespace: str, service: str) -> str | None:
+        """The Service's ClusterIP (None if it does not exist)."""
+        try:
+            body = _json(self.core.read_namespaced_service(service, namespace, _preload_content=False))
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+        ip: str | None = body.get("spec", {}).get("clusterIP")
+        return ip
+
     # --- writes ---------------------------------------------------------------------------------
 
     def _kind(self, kind: str) -> tuple[Callable[..., Any], Callable[..., Any]]:

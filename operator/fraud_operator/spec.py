@@ -260,6 +260,37 @@ class Rollout(_Api):
     )
 
 
+class Toleration(_Api):
+    """A Kubernetes toleration of the scoring pods (as in a pod spec)."""
+
+    key: str | None = Field(None, min_length=1, max_length=316, description="Taint key tolerated (empty: all keys).")
+    operator: Literal["Exists", "Equal"] = Field("Equal", description="Exists (any value) or Equal (the value).")
+    value: str | None = Field(None, max_length=63, description="Taint value tolerated (operator Equal only).")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        None, description="Taint effect tolerated (empty: all effects)."
+    )
+    toleration_seconds: int | None = Field(
+        None, ge=0, le=86400 * 365, description="How long a NoExecute taint is tolerated before eviction."
+    )
+
+    @model_validator(mode="after")
+    def _exists_has_no_value(self) -> Toleration:
+        if self.operator == "Exists" and self.value:
+            raise ValueError("spec.scheduling.tolerations: operator Exists takes no value")
+        return self
+
+
+class Scheduling(_Api):
+    """Where the scoring pods may run: copied into both colours' pod templates."""
+
+    node_selector: dict[str, str] = Field(
+        default_factory=dict, max_length=20, description="Node labels a scoring pod's node must carry."
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=list, max_length=20, description="Taints the scoring pods tolerate."
+    )
+
+
 class FraudModelSpec(_Api):
     model: ModelRef = Field(description="Which registered model to serve.")
     image: str = Field(DEFAULT_IMAGE, min_length=1, max_length=500, description="Scoring service image (BentoML).")
@@ -280,6 +311,11 @@ class FraudModelSpec(_Api):
         default_factory=lambda: Rollout.model_validate({}), description="How a new model reaches traffic."
     )
     paused: bool = Field(False, description="Hold any rollout in progress where it is (like Argo's spec.paused).")
+    scheduling: Scheduling = Field(
+        default_factory=lambda: Scheduling.model_validate({}),
+        description="Node selector and tolerations of the scoring pods (patched in place, like resources: a change "
+        "moves pods but is not a new revision).",
+    )
 
     def full_replicas(self) -> int:
         return self.autoscaling.min_replicas if self.autoscaling.enabled else self.replicas

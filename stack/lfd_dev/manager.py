@@ -12,7 +12,8 @@ from lfd_dev.components.kafka import KAFKA
 from lfd_dev.components.kubernetes import APISERVER, CONTROLLER_MANAGER, ETCD, KWOK, SCHEDULER
 from lfd_dev.components.mlflow import MLFLOW
 from lfd_dev.components.node import CONTAINERD, KUBE_PROXY, KUBELET
-from lfd_dev.components.node_api import API_BRIDGE
+from lfd_dev.components.node_api import API_BRIDGE, HOST_BRIDGE
+from lfd_dev.components.node_targets import POD_TARGETS
 from lfd_dev.components.prometheus import PROMETHEUS
 from lfd_dev.components.tools import FLINK, HELM, KUBECTL
 from lfd_dev.settings import Settings
@@ -29,6 +30,8 @@ COMPONENTS: tuple[Component, ...] = (
     KUBELET,
     KUBE_PROXY,  # after kubelet: its health check fails until the node exists
     API_BRIDGE,  # after kubelet: it listens on the bridge kubelet's prepare creates
+    HOST_BRIDGE,  # likewise; forwards to MLflow and Prometheus whenever they run
+    POD_TARGETS,
     HELM,
     KAFKA,
     FLINK,
@@ -38,7 +41,7 @@ COMPONENTS: tuple[Component, ...] = (
 GROUPS: dict[str, tuple[str, ...]] = {
     "kubernetes": ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl"),
     # The real node: not part of "kubernetes" (nor of a bare `lfd stack up`) until the journeys run on it.
-    "node": ("containerd", "kubelet", "kube-proxy", "api-bridge"),
+    "node": ("containerd", "kubelet", "kube-proxy", "api-bridge", "host-bridge", "pod-targets"),
     "helm": ("helm",),
     "kafka": ("kafka",),
     "flink": ("kafka", "flink"),

@@ -1,4 +1,4 @@
-"""A plain TCP forwarder: ``python -m lfd_dev.tcp_forward LISTEN_HOST:PORT TARGET_HOST:PORT``.
+"""A plain TCP forwarder: ``python -m lfd_dev.tcp_forward LISTEN_HOST:PORT TARGET_HOST:PORT [LISTEN TARGET ...]``.
 
 The real node's pods reach the API server through it (``components/node_api.py``): kube-apiserver listens on
 loopback only, and kubelet's ``KUBE-FIREWALL`` drops pod packets to 127.0.0.0/8, so this listens on the bridge's
@@ -29,6 +29,10 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         writer.close()
 
 
+async def serve_all(pairs: list[tuple[tuple[str, int], tuple[str, int]]]) -> None:
+    await asyncio.gather(*(serve(listen, target) for listen, target in pairs))
+
+
 async def serve(listen: tuple[str, int], target: tuple[str, int]) -> None:
     async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         try:
@@ -45,10 +49,11 @@ async def serve(listen: tuple[str, int], target: tuple[str, int]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if not argv or len(argv) % 2:
         print(__doc__, file=sys.stderr)
         return 2
-    asyncio.run(serve(parse_address(argv[0]), parse_address(argv[1])))
+    addresses = [parse_address(a) for a in argv]
+    asyncio.run(serve_all(list(zip(addresses[::2], addresses[1::2], strict=True))))
     return 0
 
 

@@ -62,8 +62,9 @@ def test_values_schema_is_generated_and_strict() -> None:
         ({"fraudModels": [{**MODEL, "rollout": {"autoPromotion": "yes"}}]}, "autoPromotion"),
         ({"scoring": {"image": {"digest": "latest"}}}, "digest"),
         ({"mlflow": {"image": {"pullPolicy": "Sometimes"}}}, "pullPolicy"),
+        ({"operator": {"serviceAddress": "mdns"}}, "serviceAddress"),
     ],
-    ids=["operator-typo", "fraudmodel-typo", "fraudmodel-type", "digest-format", "pull-policy"],
+    ids=["operator-typo", "fraudmodel-typo", "fraudmodel-type", "digest-format", "pull-policy", "service-address"],
 )
 def test_a_values_typo_fails_naming_the_field(stack_settings: Settings, values: dict[str, Any], message: str) -> None:
     result = template_values(stack_settings, values)
@@ -235,3 +236,20 @@ def test_the_helm_test_script_passes_and_fails_on_what_comes_back(
     assert (run.returncode == 0) is ok, run.stdout + run.stderr
     if not ok:
         assert "lacks a result for id 'tx-example-0001'" in run.stderr
+
+
+def test_the_gates_address_services_by_dns_unless_the_cluster_has_none(stack_settings: Settings) -> None:
+    def operator_args(values: dict[str, Any]) -> list[str]:
+        result = template_values(stack_settings, values)
+        assert result.returncode == 0, result.stderr
+        docs = _by_kind([d for d in yaml.safe_load_all(result.stdout) if d])
+        args: list[str] = docs[("Deployment", "fraud-operator")]["spec"]["template"]["spec"]["containers"][0]["args"]
+        return args
+
+    assert "--service-address=dns" in operator_args({})
+    assert "--service-address=cluster-ip" in operator_args({"operator": {"serviceAddress": "cluster-ip"}})
+    # A FraudModel of the chart can place its scoring pods (the CRD's spec.scheduling, checked by the schema too)
+    placed = {**MODEL, "scheduling": {"nodeSelector": {"pool": "scoring"}, "tolerations": [{"key": "scoring"}]}}
+    assert template_values(stack_settings, {"fraudModels": [placed]}).returncode == 0
+    wrong = {**MODEL, "scheduling": {"tolerations": [{"effect": "Sometimes"}]}}
+    assert "effect" in template_values(stack_settings, {"fraudModels": [wrong]}).stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,7 +87,7 @@ def test_kube_proxy_changes_no_global_sysctl() -> None:
 def test_the_node_is_its_own_group_and_brings_the_control_plane() -> None:
     names = [c.name for c in select(["node"])]
     assert names[:4] == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
-    assert names[-4:] == ["containerd", "kubelet", "kube-proxy", "api-bridge"]
+    assert names[-6:] == ["containerd", "kubelet", "kube-proxy", "api-bridge", "host-bridge", "pod-targets"]
     assert not {"containerd", "kubelet"} & {c.name for c in select(None)}  # not in a bare `lfd stack up` yet
 
 
@@ -121,3 +122,48 @@ def test_forwarder_addresses_are_parsed_strictly() -> None:
     for bad in ("16443", "10.233.0.1:", "10.233.0.1:https"):
         with pytest.raises(ValueError, match="HOST:PORT"):
             parse_address(bad)
+
+
+def _pod(name: str, node: str, ip: str | None, scrape: bool = True, phase: str = "Running") -> dict[str, Any]:
+    annotations = {"prometheus.io/scrape": "true", "prometheus.io/port": "3000"} if scrape else {}
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": "ns",
+            "annotations": annotations,
+            "labels": {"ml.livefraud.io/fraudmodel": "fd", "ml.livefraud.io/colour": "green"},
+        },
+        "spec": {"nodeName": node},
+        "status": {"phase": phase, "podIP": ip},
+    }
+
+
+def test_prometheus_scrapes_only_annotated_running_pods_of_the_real_node_on_the_bridge() -> None:
+    from lfd_dev.pod_targets import targets
+
+    pods = [
+        _pod("fd-green-1", node_config.NODE_NAME, "10.233.0.7"),
+        _pod("kwok-pod", "kwok-node-0", "10.0.0.5"),  # simulated: nothing answers there, and it is not ours
+        _pod("odd-ip", node_config.NODE_NAME, "192.168.1.9"),  # never off the host-only bridge
+        _pod("unannotated", node_config.NODE_NAME, "10.233.0.8", scrape=False),
+        _pod("pending", node_config.NODE_NAME, None, phase="Pending"),
+    ]
+    groups = targets(pods, node_config.NODE_NAME, node_config.POD_CIDR)
+    assert groups == [
+        {
+            "targets": ["10.233.0.7:3000"],
+            "labels": {
+                "namespace": "ns",
+                "pod": "fd-green-1",
+                "__metrics_path__": "/metrics",
+                "fraudmodel": "fd",
+                "colour": "green",
+            },
+        }
+    ]
+
+
+def test_the_forwarder_takes_pairs_of_addresses() -> None:
+    from lfd_dev.tcp_forward import main
+
+    assert main([]) == 2 and main(["10.233.0.1:1"]) == 2  # usage, not a half-configured forwarder

@@ -16,7 +16,7 @@ import yaml
 
 from fraud_operator.crd import render
 from lfd_dev.settings import Settings
-from tests.operator.bundles import train_bundle
+from lfd_dev.small_models import train_bundle
 from tests.operator.harness import OperatorProcess, PodSimulator, ScoringPool, SelectorWatcher, wait_for
 
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]

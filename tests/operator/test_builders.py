@@ -200,3 +200,72 @@ def test_operator_settings_come_from_flags_over_the_environment() -> None:
     config = config_from_args(args, env)
     assert (config.interval, config.metrics_port, config.prometheus_url) == (1.0, 0, "http://p")
     assert config_from_args(args, {}).metrics_port == OperatorConfig().metrics_port
+
+
+@pytest.mark.unit
+def test_scheduling_reaches_both_colours_pod_templates_without_a_new_revision() -> None:
+    placed = parse_spec(
+        {
+            "model": {"version": "3"},
+            "threshold": 0.4,
+            "scheduling": {
+                "nodeSelector": {"lfd.dev/node": "real"},
+                "tolerations": [{"key": "lfd.dev/real-node", "operator": "Exists", "effect": "NoSchedule"}],
+            },
+        }
+    )
+    for colour in ("blue", "green"):
+        pod = build_deployment("fd", colour, placed, 1, 1, BuildContext())["spec"]["template"]["spec"]
+        assert pod["nodeSelector"] == {"lfd.dev/node": "real"}
+        assert pod["tolerations"] == [{"key": "lfd.dev/real-node", "operator": "Exists", "effect": "NoSchedule"}]
+    # Unset: explicit empties, so a merge patch of a live Deployment removes a dropped selector or toleration.
+    pod = build_deployment("fd", "blue", SPEC, 1, 1, BuildContext())["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] is None and pod["tolerations"] == []
+    assert template_hash(placed) == template_hash(SPEC)  # where pods run does not change their scores
+
+
+@pytest.mark.unit
+def test_a_toleration_exists_takes_no_value() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="operator Exists takes no value"):
+        parse_spec({"model": {"version": "1"}, "scheduling": {"tolerations": [{"operator": "Exists", "value": "x"}]}})
+
+
+@pytest.mark.unit
+def test_gates_reach_services_by_dns_name_or_by_the_cluster_ip_read_from_the_api() -> None:
+    from fraud_operator.analysis import Unreachable
+    from fraud_operator.analysis.resolver import ServiceClusterIP, ServiceDNS, make_resolver
+
+    assert (
+        make_resolver(None).url("ns", "fd-preview", "fd-green", 3000) == "http://fd-preview.ns.svc.cluster.local:3000"
+    )
+    assert isinstance(make_resolver(None, "dns"), ServiceDNS)
+    ips = {("ns", "fd-preview"): "10.96.4.2", ("ns", "headless"): "None"}
+    resolver = make_resolver(None, "cluster-ip", lambda ns, svc: ips.get((ns, svc)))
+    assert isinstance(resolver, ServiceClusterIP)
+    assert resolver.url("ns", "fd-preview", "fd-green", 3000) == "http://10.96.4.2:3000"
+    for missing in ("fd", "headless"):
+        with pytest.raises(Unreachable, match="has no ClusterIP"):
+            resolver.url("ns", missing, "fd-blue", 3000)
+    with pytest.raises(ValueError, match="needs a ClusterIP lookup"):
+        make_resolver(None, "cluster-ip")
+    with pytest.raises(ValueError, match="must be one of dns, cluster-ip"):
+        make_resolver(None, "mdns")
+
+
+@pytest.mark.unit
+def test_the_service_address_mode_is_a_flag_or_an_environment_variable() -> None:
+    import argparse
+
+    from fraud_operator.cli import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    assert config_from_args(parser.parse_args(["operator", "run"]), {}).service_address == "dns"
+    env = {"LFD_OPERATOR_SERVICE_ADDRESS": "cluster-ip"}
+    assert config_from_args(parser.parse_args(["operator", "run"]), env).service_address == "cluster-ip"
+    args = parser.parse_args(["operator", "run", "--service-address", "dns"])
+    assert config_from_args(args, env).service_address == "dns"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["operator", "run", "--service-address", "mdns"])

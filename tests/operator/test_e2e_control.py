@@ -169,6 +169,19 @@ INVALID = [
         },
         "minAlertRate must be <= maxAlertRate",
     ),
+    (
+        "toleration Exists with a value",
+        {
+            "model": {"version": "1"},
+            "scheduling": {"tolerations": [{"key": "k", "operator": "Exists", "value": "v"}]},
+        },
+        "operator Exists takes no value",
+    ),
+    (
+        "node selector value not a string",
+        {"model": {"version": "1"}, "scheduling": {"nodeSelector": {"disk": 1}}},
+        "spec.scheduling.nodeSelector.disk: Invalid value",
+    ),
 ]
 
 

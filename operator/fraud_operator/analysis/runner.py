@@ -5,7 +5,7 @@ from __future__ import annotations
 from fraud_operator.analysis import Unreachable, Verdict
 from fraud_operator.analysis.quality import run_quality
 from fraud_operator.analysis.readiness import run_readiness
-from fraud_operator.analysis.resolver import Resolver, make_resolver
+from fraud_operator.analysis.resolver import ClusterIPLookup, Resolver, make_resolver
 from fraud_operator.analysis.shadow import run_shadow, served_version
 from fraud_operator.analysis.slo import run_slo
 from fraud_operator.analysis.smoke import run_smoke
@@ -16,9 +16,11 @@ from fraud_operator.spec import FraudModelSpec
 
 
 class Runner:
-    def __init__(self, config: OperatorConfig, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self, config: OperatorConfig, resolver: Resolver | None = None, lookup: ClusterIPLookup | None = None
+    ) -> None:
         self.config = config
-        self.resolver = resolver or make_resolver(config.service_map or None)
+        self.resolver = resolver or make_resolver(config.service_map or None, config.service_address, lookup)
 
     def __call__(self, namespace: str, name: str, spec: FraudModelSpec, step: RunAnalysis) -> Verdict:
         if step.kind == "ready":

@@ -5,6 +5,7 @@ Service's ClusterIP (10.96.0.1, in the serving certificate's SANs), kube-proxy D
 endpoints. Our API server listens on loopback only and runs ``--endpoint-reconciler-type=none``, so this
 component (1) forwards the bridge's gateway address to it (``lfd_dev.tcp_forward``) and (2) publishes that
 address as the ``kubernetes`` Service's EndpointSlice; ``lfd stack down`` deletes the slice again.
+``HOST_BRIDGE`` forwards the gateway to MLflow and Prometheus the same way.
 """
 
 from __future__ import annotations
@@ -74,5 +75,38 @@ API_BRIDGE = _ApiBridge(
     ready=_listening,
     after_start=_publish,
     describe=lambda s: f"pods reach the API server at 10.96.0.1:443 → {cfg.GATEWAY}:{s.ports.apiserver} → loopback",
+    start_timeout=30,
+)
+
+
+def _host_ports(settings: Settings) -> tuple[int, ...]:
+    return (settings.ports.mlflow, settings.ports.prometheus)
+
+
+def _host_listening(settings: Settings) -> bool:
+    for port in _host_ports(settings):
+        try:
+            with socket.create_connection((cfg.GATEWAY, port), timeout=1):
+                pass
+        except OSError:
+            return False
+    return True
+
+
+#: MLflow (scoring pods download their model through it) and Prometheus (the operator pod's SLO gate) listen on
+#: loopback; kubelet's KUBE-FIREWALL drops pod packets to 127.0.0.0/8, so pods reach them at the gateway.
+HOST_BRIDGE = ProcessComponent(
+    name="host-bridge",
+    argv=lambda s: [
+        sys.executable,
+        "-m",
+        "lfd_dev.tcp_forward",
+        *(arg for port in _host_ports(s) for arg in (f"{cfg.GATEWAY}:{port}", f"127.0.0.1:{port}")),
+    ],
+    ready=_host_listening,
+    describe=lambda s: (
+        f"pods reach MLflow at {cfg.GATEWAY}:{s.ports.mlflow} and Prometheus at "
+        f"{cfg.GATEWAY}:{s.ports.prometheus} → loopback"
+    ),
     start_timeout=30,
 )

@@ -30,8 +30,13 @@ def _root(settings: Settings) -> Path:
     return settings.state / "prometheus"
 
 
+def targets_dir(settings: Settings) -> Path:
+    """Where file service discovery looks: one JSON target list per file."""
+    return _root(settings) / "targets"
+
+
 def config(settings: Settings) -> str:
-    targets = _root(settings) / "targets"
+    targets = targets_dir(settings)
     rules = settings.repo / "stack" / "prometheus" / "rules"
     return f"""\
 global:

@@ -1,4 +1,4 @@
-"""Small real models for the operator's tests: two good ones and a deliberately bad one (shuffled labels)."""
+"""Small real models for the operator's tests and demo: two good ones and a deliberately bad one (shuffled labels)."""
 
 from __future__ import annotations
 
