@@ -17,7 +17,7 @@ import pytest
 
 from lfd.streaming import produce as p
 from lfd.streaming.verify import read_topic
-from lfd_dev.components.kafka import KAFKA, transactions
+from lfd_dev.components.kafka import KAFKA
 from lfd_dev.scoring_process import ScoringProcess
 from lfd_dev.settings import Settings
 from lfd_dev.streaming_job import LocalJob, latest_checkpoint
@@ -29,6 +29,41 @@ pytestmark = pytest.mark.e2e
 N = 800
 MALFORMED_SHARE = 0.025  # every 40th record: 20 malformed, 4 of each kind
 RATE = 400.0
+
+
+class OpenOutput:
+    """The output partitions holding records of a transaction neither committed nor aborted: a read_committed
+    reader's end (the last stable offset) is behind a read_uncommitted reader's (the high watermark). One
+    ListOffsets round trip per partition (milliseconds), so a kill can follow the observation at once."""
+
+    def __init__(self, kafka: str, topics: list[str]) -> None:
+        from confluent_kafka import Consumer, TopicPartition
+
+        self.readers = {
+            level: Consumer({"bootstrap.servers": kafka, "group.id": "lso-probe", "isolation.level": level})
+            for level in ("read_committed", "read_uncommitted")
+        }
+        committed = self.readers["read_committed"]
+        self.partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in committed.list_topics(topic, timeout=10).topics[topic].partitions
+        ]
+
+    def __call__(self) -> list[str]:
+        ends = {
+            level: [reader.get_watermark_offsets(tp, timeout=5)[1] for tp in self.partitions]
+            for level, reader in self.readers.items()
+        }
+        pairs = zip(self.partitions, ends["read_committed"], ends["read_uncommitted"], strict=True)
+        return [f"{tp.topic}[{tp.partition}] {stable}<{high}" for tp, stable, high in pairs if stable < high]
+
+    def __enter__(self) -> OpenOutput:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for reader in self.readers.values():
+            reader.close()
 
 
 def produce(kafka: str, topic: str, run_id: str, start: int, count: int, rate: float = RATE) -> Counter[str]:
@@ -108,7 +143,6 @@ def test_counting_proof_when_the_job_is_killed_mid_stream_and_restored_from_its_
     topics: Topics,
     scoring: ScoringProcess,
     make_job: Callable[..., LocalJob],
-    stack_settings: Settings,
     design: str,
 ) -> None:
     """Killed (SIGKILL) while records arrive at rate, so the killed job leaves a Kafka transaction open
@@ -116,23 +150,22 @@ def test_counting_proof_when_the_job_is_killed_mid_stream_and_restored_from_its_
     stall until the broker's transaction timeout (15 min, far beyond the proof's 240 s) -- and score
     everything exactly once."""
     job = make_job(scoring.url, design=design)
-    prefix = f"{job.config.transactional_id_prefix}-"
-
-    def open_transactions() -> set[str]:
-        return {t for t, state in transactions(stack_settings, prefix).items() if state == "Ongoing"}
+    outputs = [topics.scores, topics.alerts, topics.dlq]
 
     def kill_and_restore(produce_rest: Callable[[], None]) -> None:
         job.checkpoint_after(time.time(), timeout_s=60)
         producer = threading.Thread(target=produce_rest)  # records keep arriving through the kill
         producer.start()
-        # Kill once the broker shows the job's transaction open (records scored since the last checkpoint
-        # sit in it), not after a fixed sleep: on a quiet machine 0.6 s after a checkpoint the job had not
-        # written yet, and the kill left nothing open (clean-clone run of 1 Dec).
-        deadline = time.monotonic() + 60
-        while not open_transactions():
-            assert time.monotonic() < deadline, "no transaction of the job was ever open on the broker"
-        job.stop(hard=True)
-        left_open = open_transactions()
+        # Kill the moment an output partition holds records of a transaction not yet committed, not after a
+        # fixed sleep, nor after asking the broker's transaction tool (a JVM: seconds; the clean-clone runs of
+        # 1 Dec saw the job's transaction Ongoing, then committed before the kill landed, on a quiet machine).
+        with OpenOutput(kafka, outputs) as open_partitions:
+            deadline = time.monotonic() + 60
+            while not open_partitions():
+                assert time.monotonic() < deadline, "no output partition ever held uncommitted records"
+                time.sleep(0.01)
+            job.stop(hard=True)
+            left_open = open_partitions()
         assert left_open, "the kill was meant to leave a transaction open (the condition this test is about)"
         producer.join(120)
         checkpoint = latest_checkpoint(job.log.parent / "checkpoints")
