@@ -26,8 +26,9 @@ down: ## stop every stack process (by PID)
 status: ## one line per stack component; exit 1 if any is unhealthy
 	@$(LFD) stack status
 
-demo: up ## bring the stack up and show each part alive
+demo: up ## bring the stack up and show each part alive, then a blue-green rollout on real pods
 	@$(PY) -m lfd_dev.demo
+	@$(PY) -m lfd_dev.demo_operator
 
 demo-operator: up ## blue-green rollout on REAL pods: operator pod, gates through Services, rollback, bad model refused
 	@$(PY) -m lfd_dev.demo_operator
