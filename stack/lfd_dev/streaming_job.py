@@ -37,6 +37,7 @@ class LocalJob:
     python: Path
     connector_jar: Path
     log: Path
+    env: dict[str, str] = field(default_factory=dict)  # on top of this process's environment (e.g. TZ)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -48,6 +49,7 @@ class LocalJob:
     def start(self, restore_from: Path | None = None) -> None:
         config = replace(self.config, restore_from=str(restore_from) if restore_from else None)
         argv, env = job_command(config, self.python, self.connector_jar)
+        env.update(self.env)
         env["FLINK_LOG_DIR"] = str(self.flink_log_dir)
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:

@@ -80,11 +80,14 @@ def topics(kafka: str, stack_settings: Settings) -> Topics:
 
 @pytest.fixture
 def make_job(flink: Settings, kafka: str, topics: Topics, tmp_path: Path) -> Iterator[type]:
-    """``make_job(scoring_url, shadow_url=None, **config)`` → a LocalJob on this test's topics (stopped
-    afterwards); ``config`` overrides StreamConfig fields (e.g. ``design="async"``)."""
+    """``make_job(scoring_url, shadow_url=None, env=None, **config)`` → a LocalJob on this test's topics
+    (stopped afterwards); ``config`` overrides StreamConfig fields (e.g. ``design="async"``), ``env`` adds
+    to the job process's environment (e.g. ``{"TZ": ...}``)."""
     jobs: list[LocalJob] = []
 
-    def build(scoring_url: str, shadow_url: str | None = None, **overrides: Any) -> LocalJob:
+    def build(
+        scoring_url: str, shadow_url: str | None = None, env: dict[str, str] | None = None, **overrides: Any
+    ) -> LocalJob:
         prefix = topics.transactions.removesuffix("-transactions")
         config = StreamConfig(
             bootstrap=kafka, scoring_url=scoring_url, shadow_url=shadow_url,
@@ -94,7 +97,7 @@ def make_job(flink: Settings, kafka: str, topics: Topics, tmp_path: Path) -> Ite
             starting_offsets="earliest", batch_size=128, max_in_flight=500, request_timeout_s=2.0,
         )  # fmt: skip
         config = replace(config, **overrides)
-        job = LocalJob(config, flink.streaming_python, flink.flink_connector_jar, tmp_path / "job.log")
+        job = LocalJob(config, flink.streaming_python, flink.flink_connector_jar, tmp_path / "job.log", env or {})
         jobs.append(job)
         return job
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -195,3 +196,43 @@ def test_counting_proof_when_the_broker_restarts(
         run_scenario(kafka, topics, job, restart_broker)
     finally:
         KAFKA.start(stack_settings)  # leave the shared broker up for other tests
+
+
+def kafka_timestamps(kafka: str, topic: str, expect: int, timeout_s: float = 60.0) -> dict[str, int]:
+    """Key → Kafka record timestamp (ms since the epoch, as the broker stores it) of ``topic``'s records."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer({"bootstrap.servers": kafka, "group.id": f"ts-{uuid.uuid4().hex[:8]}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})  # fmt: skip
+    consumer.subscribe([topic])
+    out: dict[str, int] = {}
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(out) < expect and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            out[(msg.key() or b"").decode()] = msg.timestamp()[1]
+    finally:
+        consumer.close()
+    return out
+
+
+def test_event_time_is_the_kafka_timestamp_whatever_the_time_zone_of_the_job(
+    kafka: str, topics: Topics, scoring: ScoringProcess, make_job: Callable[..., LocalJob]
+) -> None:
+    """The job's process in a zone 5:30 ahead of UTC (a pod's TZ is not the job's to choose): every score's
+    ``event_time_ms`` is its input record's Kafka timestamp, to the millisecond. Without the job pinning its
+    table session to UTC, PyFlink handed the batch design's UDF the timestamp shifted by the zone's offset:
+    every event_time_ms was 19,800,000 ms early and event_to_score_ms 5.5 h (measured, issue 11)."""
+    job = make_job(scoring.url, design="batch", env={"TZ": "Asia/Kolkata"})
+    job.start()
+    job.checkpoint_after(0, timeout_s=600)
+    run_id = topics.transactions.removesuffix("-transactions")
+    planned = list(p.plan_records(p.load_rows(), count=200, fraud_ratio=0.2, malformed_share=0, run_id=run_id))
+    sent = p.send(kafka, topics.transactions, iter(planned), rate=RATE, run_id=run_id).sent
+    stamps = kafka_timestamps(kafka, topics.transactions, expect=sent)
+    scores = read_topic(kafka, topics.scores, expect=sent, timeout_s=240, idle_s=3)
+    assert len(stamps) == len(scores) == sent, (len(stamps), len(scores), job.log_tail())
+    offsets = Counter(s["event_time_ms"] - stamps[s["id"]] for s in scores)
+    assert offsets == {0: sent}, f"event_time_ms - Kafka timestamp (ms): {offsets.most_common(3)}"

@@ -16,7 +16,7 @@ Streaming environment only (imports PyFlink).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -69,8 +69,16 @@ def event_millis(ts: pd.Series) -> list[int]:
     return values.astype(np.int64).tolist()  # type: ignore[no-any-return]
 
 
+#: The table session's time zone. Only the Kafka timestamp (TIMESTAMP_LTZ) crosses into Python, and
+#: PyFlink 2.2 hands it to a pandas UDF as the UTC wall-clock localised in *this* zone: in any other zone
+#: than UTC, event_time_ms (and so event_to_score_ms) was off by the zone's offset (TZ=Asia/Kolkata:
+#: +19,800,000 ms, measured with the real job; tests/streaming). No SQL here depends on the zone otherwise.
+SESSION_TIME_ZONE: Final = "UTC"
+
+
 def build(t_env: StreamTableEnvironment, config: cfg.StreamConfig) -> Any:
     """Register the tables and the UDF on ``t_env``; return the INSERT's TableResult-to-be (a StatementSet)."""
+    t_env.get_config().set("table.local-time-zone", SESSION_TIME_ZONE)
     t_env.get_config().set("python.fn-execution.arrow.batch.size", str(config.batch_size))
     t_env.create_temporary_function(
         tables.UDF_NAME, udf(ScoreBatch(config), result_type=OUTPUT_TYPE, func_type="pandas")
