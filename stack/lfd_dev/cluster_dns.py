@@ -27,6 +27,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -231,15 +232,16 @@ def list_services(kubectl: str, kubeconfig: str) -> list[dict[str, Any]] | None:
     """Every Service (None if the API server did not answer: keep the last table)."""
     try:
         result = subprocess.run(
-            [kubectl, f"--kubeconfig={kubeconfig}", "get", "services", "--all-namespaces", "-o", "json"],
-            capture_output=True, text=True, timeout=30,
+            # One GET of the ServiceList (what `get services -A -o json` returns), without kubectl's discovery.
+            [kubectl, f"--kubeconfig={kubeconfig}", "--request-timeout=10s", "get", "--raw", "/api/v1/services"],
+            capture_output=True, text=True, timeout=20,
         )  # fmt: skip
         if result.returncode != 0:
-            print(f"kubectl get services failed: {result.stderr.strip()}", file=sys.stderr, flush=True)
+            _log(f"kubectl get services failed: {result.stderr.strip()}")
             return None
         items: list[dict[str, Any]] = json.loads(result.stdout)["items"]
     except (subprocess.SubprocessError, OSError, ValueError, KeyError) as error:
-        print(f"kubectl get services failed: {error!r}", file=sys.stderr, flush=True)
+        _log(f"kubectl get services failed: {error!r}")
         return None  # a slow or odd answer never stops the replies
     return items
 
@@ -289,16 +291,24 @@ async def serve(listen: tuple[str, int], zone: Zone, kubectl: str, kubeconfig: s
     loop = asyncio.get_running_loop()
     await loop.create_datagram_endpoint(lambda: _Udp(zone), local_addr=listen)
     server = await asyncio.start_server(lambda r, w: _tcp(zone, r, w), *listen)
-    print(f"answering {zone.domain} on {listen[0]}:{listen[1]} (UDP, TCP); forwarding nothing", flush=True)
+    _log(f"answering {zone.domain} on {listen[0]}:{listen[1]} (UDP, TCP); forwarding nothing")
     async with server:
         while True:
+            began = time.monotonic()
             services = await asyncio.to_thread(list_services, kubectl, kubeconfig)
+            took = time.monotonic() - began
+            if took > 5:
+                _log(f"listing the Services took {took:.1f} s")
             if services is not None:
                 table = records(services, zone.domain)
                 if table != zone.table:
-                    print(f"{len(table)} Service name(s): {sorted(table)}", flush=True)
+                    _log(f"{len(table)} Service name(s): {sorted(table)}")
                     zone.table = table
             await asyncio.sleep(interval)
+
+
+def _log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
 
 def main(argv: list[str]) -> int:
