@@ -13,6 +13,7 @@ from lfd_dev.components.kubernetes import APISERVER, CONTROLLER_MANAGER, ETCD, K
 from lfd_dev.components.mlflow import MLFLOW
 from lfd_dev.components.node import CONTAINERD, KUBE_PROXY, KUBELET
 from lfd_dev.components.node_api import API_BRIDGE, HOST_BRIDGE
+from lfd_dev.components.node_dns import CLUSTER_DNS
 from lfd_dev.components.node_targets import POD_TARGETS
 from lfd_dev.components.prometheus import PROMETHEUS
 from lfd_dev.components.tools import FLINK, HELM, KUBECTL
@@ -31,6 +32,7 @@ COMPONENTS: tuple[Component, ...] = (
     KUBE_PROXY,  # after kubelet: its health check fails until the node exists
     API_BRIDGE,  # after kubelet: it listens on the bridge kubelet's prepare creates
     HOST_BRIDGE,  # likewise; forwards to MLflow and Prometheus whenever they run
+    CLUSTER_DNS,  # likewise: the pods' nameserver (kubelet's clusterDNS) on the bridge's gateway
     POD_TARGETS,
     HELM,
     KAFKA,
@@ -41,7 +43,7 @@ COMPONENTS: tuple[Component, ...] = (
 GROUPS: dict[str, tuple[str, ...]] = {
     "kubernetes": ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kubectl"),
     # The real node: not part of "kubernetes" (nor of a bare `lfd stack up`) until the journeys run on it.
-    "node": ("containerd", "kubelet", "kube-proxy", "api-bridge", "host-bridge", "pod-targets"),
+    "node": ("containerd", "kubelet", "kube-proxy", "api-bridge", "host-bridge", "cluster-dns", "pod-targets"),
     "helm": ("helm",),
     "kafka": ("kafka",),
     "flink": ("kafka", "flink"),

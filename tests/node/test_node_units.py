@@ -77,6 +77,15 @@ def test_kubelet_accepts_cgroup_v1_and_keeps_its_state_under_the_stack(tmp_path:
     assert f'root = "{tmp_path}/containerd/root"' in toml
 
 
+def test_kubelet_points_the_pods_at_the_cluster_dns_on_the_bridge(tmp_path: Path) -> None:
+    """kubelet writes each pod's resolv.conf from these: nameserver 10.233.0.1, search <ns>.svc.cluster.local
+    svc.cluster.local cluster.local, ndots:5 (checked inside a real pod by test_cluster_dns.py)."""
+    config = json.loads(node_config.kubelet_yaml(node_config.NodePaths(tmp_path), tmp_path / "ca.crt", 10250, 10248))
+    assert (config["clusterDNS"], config["clusterDomain"]) == (["10.233.0.1"], "cluster.local")
+    assert node_config.CLUSTER_DNS == node_config.GATEWAY  # the address cluster-dns listens on, on our bridge
+    assert config["resolvConf"] == str(tmp_path / "resolv.conf")  # never the host's: it names outside resolvers
+
+
 def test_kube_proxy_changes_no_global_sysctl() -> None:
     config = json.loads(node_config.kube_proxy_yaml(Path("/k"), 10256, 10249))
     assert config["mode"] == "iptables" and config["conntrack"]["maxPerCore"] == 0
@@ -87,7 +96,9 @@ def test_kube_proxy_changes_no_global_sysctl() -> None:
 def test_the_node_is_its_own_group_and_brings_the_control_plane() -> None:
     names = [c.name for c in select(["node"])]
     assert names[:4] == ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
-    assert names[-6:] == ["containerd", "kubelet", "kube-proxy", "api-bridge", "host-bridge", "pod-targets"]
+    assert names[-7:] == [
+        "containerd", "kubelet", "kube-proxy", "api-bridge", "host-bridge", "cluster-dns", "pod-targets"
+    ]  # fmt: skip
     assert not {"containerd", "kubelet"} & {c.name for c in select(None)}  # not in a bare `lfd stack up` yet
 
 

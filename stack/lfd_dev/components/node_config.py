@@ -13,6 +13,8 @@ Why each unusual setting:
   ``cgroupRoot: /lfd`` keeps every pod cgroup under one directory that down removes.
 - CNI: a host-only bridge: no masquerade, and pods get routes only to the pod /24 and the Service range
   (no default route), so they reach the host and each other and nothing else.
+- kubelet ``clusterDNS``: the gateway, where ``lfd_dev.cluster_dns`` answers the Services' names (no CoreDNS:
+  building it is too heavy for the set-up) and refuses every other name; it forwards nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ BRIDGE = "lfd0"
 NODE_NAME = "lfd-node"
 POD_CIDR = "10.233.0.0/24"
 GATEWAY = "10.233.0.1"
+CLUSTER_DOMAIN = "cluster.local"
+#: The pods' nameserver (kubelet's ``clusterDNS``): the ``cluster-dns`` component listens on the gateway.
+CLUSTER_DNS = GATEWAY
+DNS_PORT = 53
 #: The real node's taint: only pods that tolerate it (the real-container tests and journeys) land on it,
 #: so the kwok-simulated pods of the other tests never try to run a fake image here.
 TAINT_KEY = "lfd.dev/real-node"
@@ -155,7 +161,9 @@ def kubelet_yaml(paths: NodePaths, ca_file: Path, port: int, healthz_port: int) 
         "containerRuntimeEndpoint": f"unix://{paths.containerd_socket}",
         "podLogsDir": str(paths.root / "pod-logs"),
         "resolvConf": str(paths.resolv_conf),
-        "clusterDomain": "cluster.local",
+        "clusterDomain": CLUSTER_DOMAIN,
+        # kubelet writes the pods' resolv.conf from these: nameserver, search <ns>.svc.<domain> ..., ndots:5
+        "clusterDNS": [CLUSTER_DNS],
         "protectKernelDefaults": False,
         "makeIPTablesUtilChains": True,
         "serializeImagePulls": False,
