@@ -17,7 +17,7 @@ class OperatorConfig:
     #: JSON file mapping "<namespace>/<deployment>" to a local URL (tests); empty = Service DNS (in-cluster).
     service_map: str = ""
     #: How analyses address a Service: "dns" (<svc>.<ns>.svc.cluster.local) or "cluster-ip" (read from the API:
-    #: for clusters without cluster DNS, like the local real node).
+    #: for clusters without cluster DNS).
     service_address: str = "dns"
     prometheus_url: str = "http://prometheus-server.monitoring.svc.cluster.local"
     replay_set: str = str(DEV_DATA)

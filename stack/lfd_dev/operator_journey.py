@@ -82,7 +82,7 @@ def register_versions(mlflow_uri: str, workdir: Path, name: str | None = None) -
 
 def chart_values(settings: Settings, registered: Registered) -> dict[str, Any]:
     """Our chart with its operator as a pod on the real node, reaching MLflow and Prometheus on the host bridge
-    and addressing Services by ClusterIP (the node has no cluster DNS)."""
+    and addressing Services by their DNS names (the node's cluster DNS, ``components/node_dns.py``)."""
     operator = images.operator_image()
     mlflow = f"{HOST}:{settings.ports.mlflow}"
     return {
@@ -92,7 +92,7 @@ def chart_values(settings: Settings, registered: Registered) -> dict[str, Any]:
             "prometheusUrl": f"{HOST}:{settings.ports.prometheus}",
             "mlflowTrackingUri": mlflow,
             "replaySet": f"{mlflow}/api/2.0/mlflow-artifacts/artifacts{registered.replay_path}",
-            "serviceAddress": "cluster-ip",
+            "serviceAddress": "dns",  # the default, as in any cluster
         },
         "networkPolicy": {"enabled": False},  # the bridge CNI enforces none; say so rather than pretend
     }

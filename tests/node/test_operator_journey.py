@@ -1,8 +1,8 @@
 """The operator's blue-green journey on REAL scoring pods: no simulator, no service map, nothing outside Kubernetes.
 
 Given three versions of a model in the stack's MLflow (two good, one trained on shuffled labels) and our chart
-installed with the operator running as a pod on the real node (its gates address Services by ClusterIP, read
-from the API: the node has no cluster DNS), when a FraudModel is applied and then changed, then:
+installed with the operator running as a pod on the real node (its gates address Services by DNS name, as in any
+cluster: the node's cluster DNS answers), when a FraudModel is applied and then changed, then:
 
 - kubelet runs the scoring pods on the real node (containerd tasks), which download their model from MLflow
   through the host bridge and become Ready by their readiness probe;

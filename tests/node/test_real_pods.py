@@ -137,9 +137,9 @@ def test_the_pod_answers_through_its_cluster_ip_service_with_the_fraudmodels_thr
 def _test_pod_values(namespace: str, address: str) -> dict[str, object]:
     """The chart with only its `helm test` hook aimed at the fixture's stable Service "fd", on the real node.
 
-    The node has no cluster DNS, so the pod's /etc/hosts maps the Service's DNS name (the URL the chart
-    builds, unchanged) to ``address``: the ClusterIP (kube-proxy's rules) or, to prove the hook can fail,
-    the pod's own loopback where nothing listens."""
+    The pod's /etc/hosts maps the Service's DNS name (the URL the chart builds, unchanged) to ``address``, ahead
+    of the node's cluster DNS: the ClusterIP (kube-proxy's rules) or, to prove the hook can fail, the pod's own
+    loopback where nothing listens."""
     scoring = images.scoring_image()
     return {
         "operator": {"enabled": False},
