@@ -10,7 +10,10 @@ cluster: the node's cluster DNS answers), when a FraudModel is applied and then 
   (ClusterIP via kube-proxy); the stable Service switches; the SLO gate reads the new colour's request metrics,
   scraped by the stack's Prometheus from the pod itself;
 - ``kubectl fraudmodel rollback`` moves traffic back to the warm old colour; the bad model never gets traffic;
-- an open-loop client sending to the stable Service's ClusterIP from the host throughout sees no failed request.
+- an open-loop client sending to the stable Service's ClusterIP from the host throughout sees no failed request;
+- the PyFlink job, scoring a Kafka stream through the same stable Service throughout, follows each switch within its
+  connection age (its scores come from the new colour, none from the old one after the bound), with every record
+  scored or dead-lettered exactly once.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from lfd_dev import operator_journey as j
+from lfd_dev import stream_follow as sf
 from lfd_dev.components import node, node_config
 from lfd_dev.components.kubernetes import kubectl
 from lfd_dev.settings import Settings
@@ -33,11 +39,15 @@ from .real_pods import kubectl_ok
 pytestmark = pytest.mark.e2e
 
 TRAFFIC_RATE = 20.0  # requests/s to the stable Service, from the host
+STREAM_RATE = 50.0  # transactions/s through the job
+#: After a switch, the old colour may still score for: the job's connection age, + 1 s (``switchedAt`` is in whole
+#: seconds), + one request timeout (2 s), + one bundle/batch of slack on a shared 2-core machine (3 s).
+FOLLOW_BOUND_MS = (sf.MAX_AGE_S + 1 + 2 + 3) * 1000
 
 
 @pytest.fixture(scope="module")
 def journey(
-    real_node: Settings, mlflow_server: str, prometheus: str, tmp_path_factory: pytest.TempPathFactory
+    real_node: Settings, mlflow_server: str, prometheus: str, flink: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Settings, str, j.Registered]]:
     settings = real_node
     workdir = tmp_path_factory.mktemp("journey")
@@ -62,9 +72,14 @@ def _set_version(settings: Settings, namespace: str, registered: j.Registered, v
 
 
 def test_blue_green_on_real_pods_gated_through_services_with_rollback_under_load(
-    journey: tuple[Settings, str, j.Registered],
+    journey: tuple[Settings, str, j.Registered], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     settings, namespace, registered = journey
+    switches: list[sf.Switch] = []
+
+    def note(status: dict[str, Any]) -> None:
+        sf.note_switch(switches, status)
+
     good_v1, good_v2, bad = registered.versions
 
     # Given version 1 applied: the operator (a pod) creates blue, kubelet runs it, it becomes the stable colour
@@ -77,11 +92,15 @@ def test_blue_green_on_real_pods_gated_through_services_with_rollback_under_load
     assert container in _running_tasks(settings), "the scoring pod's process is not a running task on the node"
     url = f"http://{j.cluster_ip(settings, namespace, 'fd')}:3000/score"
     assert httpx.post(url, json=j.EXAMPLE, timeout=30).status_code == 200
+    stable = url.removesuffix("/score")
+    stream = sf.StreamThroughService(settings, stable, registered.name, tmp_path / "stream", STREAM_RATE)
+    request.addfinalizer(stream.abandon)  # the job stops even when an assertion below fails
+    stream.start()
 
     with j.Traffic(url, TRAFFIC_RATE) as traffic:
         # When version 2 is applied, then green is previewed, gated through its Services, and promoted
         _set_version(settings, namespace, registered, good_v2)
-        status = j.wait(settings, namespace, "Healthy on green", j.active("green", 2))
+        status = j.wait(settings, namespace, "Healthy on green", j.active("green", 2), note)
         [green] = j.scoring_pods(settings, namespace, "green")
         assert green["spec"]["nodeName"] == node_config.NODE_NAME
         runs = [r for r in status["analysis"] if r["templateHash"] == status["activeHash"]]
@@ -94,7 +113,7 @@ def test_blue_green_on_real_pods_gated_through_services_with_rollback_under_load
         # When `kubectl fraudmodel rollback` while blue is still warm, then traffic is back on blue, no new gates
         rolled = j.plugin(settings, namespace, "rollback", "fd", "--wait", "--timeout", "120")
         assert rolled.returncode == 0, rolled.stdout + rolled.stderr
-        j.wait(settings, namespace, "back on blue", j.active("blue", 1))
+        j.wait(settings, namespace, "back on blue", j.active("blue", 1), note)
 
         # When the bad model is applied, then its preview fails the quality gate and never takes traffic
         _set_version(settings, namespace, registered, bad)
@@ -109,3 +128,20 @@ def test_blue_green_on_real_pods_gated_through_services_with_rollback_under_load
     print(f"traffic: {traffic.summary()}")
     assert traffic.sent > 200, traffic.summary()
     assert traffic.failed == 0, traffic.summary()
+
+    # Then the job's scores followed both switches, and every record came out exactly once
+    outcome = stream.finish()
+    r = outcome.reconciliation
+    detail = f"{r}\nswitches {switches}\njob log:\n{stream.job.log_tail() if stream.job else ''}"
+    assert r.exact and r.scored + r.dead_lettered == r.produced > 500, detail
+    assert {(s["model"]["colour"], s["model"]["version"]) for s in outcome.scores} == {
+        ("blue", good_v1),
+        ("green", good_v2),
+    }, detail
+    moves = [w for w in switches if w.at_ms >= stream.started_ms]
+    assert [w.to for w in moves] == ["green", "blue"], detail
+    print(sf.render(sf.timeline(outcome.scores, stream.started_ms), moves, stream.started_ms))
+    for f in sf.followed(outcome.scores, moves):
+        print(f)
+        assert f.first_new_ms is not None, detail
+        assert f.last_old_ms is None or f.last_old_ms <= FOLLOW_BOUND_MS, detail
