@@ -5,7 +5,9 @@ operator as a pod; a FraudModel puts scoring pods on the node. The rollout is sh
 (`kubectl get fraudmodels -w` style): version 1 on blue; one transaction scored through the stable Service;
 version 2 previewed on green, gated (smoke, quality on a labelled replay set, SLO from Prometheus) and promoted
 while a client sends 20 requests/s to the stable Service; `kubectl fraudmodel rollback` to blue; a model trained
-on shuffled labels refused by the quality gate. Everything keeps running afterwards; `make down` stops it.
+on shuffled labels refused by the quality gate. Throughout, the PyFlink job scores a stream of transactions through
+the same stable Service (exactly-once Kafka sinks): its scores follow each switch within its connection age, shown
+as a timeline of which colour scored what. Everything else keeps running afterwards; `make down` stops it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import httpx
 
 from lfd_dev import images, manager
 from lfd_dev import operator_journey as j
+from lfd_dev import stream_follow as sf
 from lfd_dev.components import node
 from lfd_dev.settings import Settings, load_settings
 from lfd_dev.steps import run_steps
@@ -30,6 +33,7 @@ from lfd_dev.steps import run_steps
 DEMO_LABEL = "lfd.dev/demo=rollout"
 MODEL = "fraud-detector-rollout-demo"
 RATE = 20.0
+STREAM_RATE = 50.0
 
 
 @dataclass
@@ -39,6 +43,8 @@ class OperatorDemo:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="lfd-rollout-demo-")))
     registered: j.Registered | None = None
     traffic: j.Traffic | None = None
+    stream: sf.StreamThroughService | None = None
+    switches: list[sf.Switch] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -51,7 +57,8 @@ class OperatorDemo:
         return f"KUBECONFIG={s.kubeconfig} {s.tool('kubectl')} {' '.join(args)} -n {self.namespace}"
 
     def line(self, status: dict[str, Any]) -> None:
-        """One `kubectl get fraudmodels -w` style line per change of phase, step or colour."""
+        """One `kubectl get fraudmodels -w` style line per change of phase, step or colour (switches noted)."""
+        sf.note_switch(self.switches, status)
         print(
             f"    {time.monotonic() - self.started:6.0f}s  fd  version={status.get('activeVersion', '-'):<3} "
             f"colour={status.get('activeColour', '-'):<5} revision={status.get('activeRevision', '-')}  "
@@ -62,7 +69,7 @@ class OperatorDemo:
 
 def node_up(demo: OperatorDemo) -> str:
     s = demo.settings
-    manager.up(s, ["node", "mlflow", "prometheus", "helm"])
+    manager.up(s, ["node", "mlflow", "prometheus", "helm", "kafka", "flink"])
     for image in (images.scoring_image(), images.operator_image()):
         images.import_image(s, image, lambda *a: node.ctr(s, *a))
     return "    node lfd-node: containerd + runc, kubelet, kube-proxy; scoring and operator images imported"
@@ -102,6 +109,17 @@ def score(demo: OperatorDemo) -> str:
     return f"    POST {url} → {answer.json()['results'][0]}\n    (a client now sends {RATE:.0f} requests/s there)"
 
 
+def stream_start(demo: OperatorDemo) -> str:
+    url = f"http://{j.cluster_ip(demo.settings, demo.namespace, 'fd')}:3000"
+    demo.stream = sf.StreamThroughService(demo.settings, url, demo.models.name, demo.workdir / "stream", STREAM_RATE)
+    demo.stream.start()
+    return (
+        f"    PyFlink job → {url} (the stable Service), connections re-opened every {demo.stream.max_age_s:.0f}s;\n"
+        f"    {STREAM_RATE:.0f} transactions/s into {demo.stream.topic('transactions')}, "
+        f"scores in {demo.stream.topic('scores')} (log: {demo.workdir / 'stream' / 'job.log'})"
+    )
+
+
 def new_version(demo: OperatorDemo) -> str:
     s = demo.settings
     patch = json.dumps({"spec": {"model": {"name": demo.models.name, "version": demo.models.versions[1]}}})
@@ -139,16 +157,45 @@ def traffic_summary(demo: OperatorDemo) -> str:
     return f"    through a promotion, a rollback and a refused model: {demo.traffic.summary()}"
 
 
+def stream_followed(demo: OperatorDemo) -> str:
+    assert demo.stream is not None
+    outcome = demo.stream.finish()
+    if not outcome.reconciliation.exact:
+        raise RuntimeError(f"the stream's counts do not add up: {outcome.reconciliation}")
+    switches = [w for w in demo.switches if w.at_ms >= demo.stream.started_ms]
+    rows = sf.timeline(outcome.scores, demo.stream.started_ms)
+    lines = [sf.render(rows, switches, demo.stream.started_ms)]
+    for f in sf.followed(outcome.scores, switches):
+        if f.first_new_ms is None:
+            raise RuntimeError(f"no score from {f.switch.to} after the switch to it")
+        last = (
+            "none after it"
+            if f.last_old_ms is None
+            else f"the last other-colour score {f.last_old_ms / 1000:.1f}s after"
+        )
+        lines.append(
+            f"    switch → {f.switch.to}: first {f.switch.to} score {f.first_new_ms / 1000:.1f}s after it, {last}"
+        )
+    r = outcome.reconciliation
+    lines.append(
+        f"    {r.produced} produced = {r.scored} scored + {r.dead_lettered} dead letters, {r.alerts} alerts, "
+        f"{len(r.duplicate_ids)} duplicates (read_committed)"
+    )
+    return "\n".join(lines)
+
+
 STEPS: list[tuple[str, Callable[[OperatorDemo], str]]] = [
     ("real node up (containerd + runc, kubelet, kube-proxy)", node_up),
     ("three model versions in MLflow", models),
     ("the operator, as a pod of our chart", operator_pod),
     ("FraudModel v1 → blue pods serving", first_version),
     ("one transaction scored through the stable Service", score),
+    ("the streaming job scores through the same stable Service", stream_start),
     ("v2 → green previewed, gated, promoted (under live traffic)", new_version),
     ("kubectl fraudmodel rollback (under live traffic)", rollback),
     ("a bad model is refused by the quality gate", bad_version),
     ("the client's count", traffic_summary),
+    ("the streaming job's scores followed the switches (5 s per line)", stream_followed),
 ]
 
 
@@ -163,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     if demo.traffic is not None:
         demo.traffic.__exit__()
     if took is None:
+        if demo.stream is not None:
+            demo.stream.abandon()
         return 1
     print(f"\nrollout demo finished in {took:.0f}s. Where to look:")
     print(f"  {demo.kubectl('get', 'fraudmodels,deployments,pods', '-o', 'wide')}")
