@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from lfd.response import SCORE_PATH, build_request, results_for
 from lfd.streaming import produce as p
@@ -164,7 +165,7 @@ class VisibleLatency(threading.Thread):
             for msg in consumer.consume(5000, 0.2):
                 if msg.error():
                     continue
-                score = json.loads(msg.value() or b"null")
+                score = orjson.loads(msg.value() or b"null")
                 run_id = run_of(score["id"])
                 self.scores.setdefault(run_id, []).append(score)
                 self.visible.setdefault(run_id, []).append(time.time() * 1000 - score["event_time_ms"])

@@ -21,6 +21,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from lfd.streaming import produce as p
 from lfd.streaming.config import StreamConfig
 from lfd_dev import manager
@@ -55,7 +57,7 @@ class Reader(threading.Thread):
                 if msg.error():
                     continue
                 now = time.time() * 1000
-                value = json.loads(msg.value() or b"null") if self.parse else None
+                value = orjson.loads(msg.value() or b"null") if self.parse else None
                 self.rows.append((msg.timestamp()[1], now, value))
         consumer.close()
 
@@ -120,7 +122,7 @@ def main() -> int:
                 time.sleep(0.2)
         run_id = f"{prefix}-run"
         count = int(args.rate * args.seconds)
-        planned = p.plan_records(p.load_rows(), count=count, fraud_ratio=None, malformed_share=0, run_id=run_id)
+        planned = list(p.plan_records(p.load_rows(), count=count, fraud_ratio=None, malformed_share=0, run_id=run_id))
         began_ms = time.time() * 1000
         p.send(settings.kafka_bootstrap, config.input_topic, planned, rate=args.rate, run_id=run_id)
         deadline = time.monotonic() + 120
