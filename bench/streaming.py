@@ -359,10 +359,14 @@ def verdict(rates: list[dict[str, Any]]) -> str:
         mine = [r for r in rates if r["design"] == design]
         ok = [r for r in mine if r["complete"] and r["event_to_score_ms"]["p99"] <= 500]
         best = max((r["target_rate"] for r in ok), default=0)
+        # the same without each rate's first 2 s of input: a start-up transient apart from a steady shortfall
+        steady = [r for r in mine if r["complete"] and r.get("event_to_score_ms_steady", {}).get("p99", 1e9) <= 500]
+        best_steady = max((r["target_rate"] for r in steady), default=0)
         top = max((r["sustained_throughput"] or 0 for r in mine), default=0)
         met = "MET" if best >= 10_000 else "NOT met"
         parts.append(
-            f"{design}: target {met}, highest rate held with p99 ≤ 500 ms {best:,}/s, peak sustained {top:,}/s."
+            f"{design}: target {met}, highest rate held with p99 ≤ 500 ms {best:,}/s "
+            f"({best_steady:,}/s after each rate's first 2 s), peak sustained {top:,}/s."
         )
     return " ".join(parts)
 
