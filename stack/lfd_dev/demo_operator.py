@@ -160,28 +160,17 @@ def traffic_summary(demo: OperatorDemo) -> str:
 def stream_followed(demo: OperatorDemo) -> str:
     assert demo.stream is not None
     outcome = demo.stream.finish()
-    if not outcome.reconciliation.exact:
-        raise RuntimeError(f"the stream's counts do not add up: {outcome.reconciliation}")
-    switches = [w for w in demo.switches if w.at_ms >= demo.stream.started_ms]
-    rows = sf.timeline(outcome.scores, demo.stream.started_ms)
-    lines = [sf.render(rows, switches, demo.stream.started_ms)]
-    for f in sf.followed(outcome.scores, switches):
-        if f.first_new_ms is None:
-            raise RuntimeError(f"no score from {f.switch.to} after the switch to it")
-        last = (
-            "none after it"
-            if f.last_old_ms is None
-            else f"the last other-colour score {f.last_old_ms / 1000:.1f}s after"
-        )
-        lines.append(
-            f"    switch → {f.switch.to}: first {f.switch.to} score {f.first_new_ms / 1000:.1f}s after it, {last}"
-        )
     r = outcome.reconciliation
-    lines.append(
-        f"    {r.produced} produced = {r.scored} scored + {r.dead_lettered} dead letters, {r.alerts} alerts, "
+    if not r.exact:
+        raise RuntimeError(f"the stream's counts do not add up: {r}")
+    judged, text = sf.report(outcome.scores, demo.switches, demo.stream.started_ms)
+    for f in judged:
+        if f.first_new_ms is None:
+            raise RuntimeError(f"no score from {f.switch.to} after the switch to it\n{text}")
+    return (
+        f"{text}\n    {r.produced} produced = {r.scored} scored + {r.dead_lettered} dead letters, {r.alerts} alerts, "
         f"{len(r.duplicate_ids)} duplicates (read_committed)"
     )
-    return "\n".join(lines)
 
 
 STEPS: list[tuple[str, Callable[[OperatorDemo], str]]] = [

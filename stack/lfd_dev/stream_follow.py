@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any
 
 from lfd.streaming import produce as p
 from lfd.streaming.config import StreamConfig
-from lfd.streaming.verify import Reconciliation, read_topic, reconcile
+from lfd.streaming.verify import Reconciliation, read_outputs
 from lfd_dev.components.kafka import ensure_topics
 from lfd_dev.settings import Settings
 from lfd_dev.streaming_job import LocalJob
@@ -106,11 +106,26 @@ def render(
     return "\n".join(lines)
 
 
+def report(scores: Sequence[Mapping[str, Any]], switches: list[Switch], start_ms: int) -> tuple[list[Followed], str]:
+    """The switches made since ``start_ms``, judged (``followed``), and the timeline with one line per switch."""
+    since = [w for w in switches if w.at_ms >= start_ms]
+    judged = followed(scores, since)
+    lines = [render(timeline(scores, start_ms), since, start_ms)]
+    for f in judged:
+        first = "none" if f.first_new_ms is None else f"{f.first_new_ms / 1000:.1f}s after it"
+        last = (
+            "no other-colour score after it"
+            if f.last_old_ms is None
+            else f"the last other-colour score {f.last_old_ms / 1000:.1f}s after"
+        )
+        lines.append(f"    switch → {f.switch.to}: first {f.switch.to} score {first}, {last}")
+    return judged, "\n".join(lines)
+
+
 @dataclass
 class Outcome:
     reconciliation: Reconciliation
     scores: list[dict[str, Any]]
-    produced: int
 
 
 @dataclass
@@ -176,16 +191,14 @@ class StreamThroughService:
         self._producer.join(120)
         if self._error:
             raise RuntimeError(f"the producer failed: {self._error[0]!r}")
-        produced, valid = sum(self._kinds.values()), self._kinds[p.VALID]
         try:
-            bootstrap = self.settings.kafka_bootstrap
-            scores = read_topic(bootstrap, self.topic("scores"), expect=valid, timeout_s=240, idle_s=6)
-            dlq = read_topic(bootstrap, self.topic("dlq"), expect=produced - valid, timeout_s=60, idle_s=3)
-            frauds = sum(1 for s in scores if s["decision"] == "fraud")
-            alerts = read_topic(bootstrap, self.topic("alerts"), expect=frauds, timeout_s=60, idle_s=3)
+            reconciliation, scores = read_outputs(
+                self.settings.kafka_bootstrap, scores_topic=self.topic("scores"), dlq_topic=self.topic("dlq"),
+                alerts_topic=self.topic("alerts"), produced=sum(self._kinds.values()), valid=self._kinds[p.VALID],
+            )  # fmt: skip
         finally:
             self.job.stop()
-        return Outcome(reconcile(produced, scores, dlq, alerts), scores, produced)
+        return Outcome(reconciliation, scores)
 
     def abandon(self) -> None:
         """Stop everything without reading (a failed step)."""

@@ -18,12 +18,12 @@ cluster: the node's cluster DNS answers), when a FraudModel is applied and then 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -76,10 +76,7 @@ def test_blue_green_on_real_pods_gated_through_services_with_rollback_under_load
 ) -> None:
     settings, namespace, registered = journey
     switches: list[sf.Switch] = []
-
-    def note(status: dict[str, Any]) -> None:
-        sf.note_switch(switches, status)
-
+    note = functools.partial(sf.note_switch, switches)
     good_v1, good_v2, bad = registered.versions
 
     # Given version 1 applied: the operator (a pod) creates blue, kubelet runs it, it becomes the stable colour
@@ -138,10 +135,10 @@ def test_blue_green_on_real_pods_gated_through_services_with_rollback_under_load
         ("blue", good_v1),
         ("green", good_v2),
     }, detail
-    moves = [w for w in switches if w.at_ms >= stream.started_ms]
-    assert [w.to for w in moves] == ["green", "blue"], detail
-    print(sf.render(sf.timeline(outcome.scores, stream.started_ms), moves, stream.started_ms))
-    for f in sf.followed(outcome.scores, moves):
-        print(f)
+    judged, text = sf.report(outcome.scores, switches, stream.started_ms)
+    print(text)
+    detail += f"\n{text}"
+    assert [f.switch.to for f in judged] == ["green", "blue"], detail
+    for f in judged:
         assert f.first_new_ms is not None, detail
         assert f.last_old_ms is None or f.last_old_ms <= FOLLOW_BOUND_MS, detail

@@ -14,7 +14,7 @@ import pytest
 
 from lfd.streaming import produce as p
 from lfd.streaming.config import StreamConfig
-from lfd.streaming.verify import read_topic, reconcile
+from lfd.streaming.verify import read_outputs
 from lfd_dev.components.kafka import ensure_topics
 from lfd_dev.scoring_process import ScoringProcess
 from lfd_dev.settings import Settings
@@ -113,11 +113,11 @@ def prove_counts(
     once, every fraud decision is in ``fraud-alerts``; the scores, for further checks."""
     produced = sum(kinds.values())
     valid = kinds[p.VALID]
-    scores = read_topic(kafka, topics.scores, expect=valid, timeout_s=240, idle_s=6)
-    dlq = read_topic(kafka, topics.dlq, expect=produced - valid, timeout_s=60, idle_s=3)
+    result, scores = read_outputs(
+        kafka, scores_topic=topics.scores, dlq_topic=topics.dlq, alerts_topic=topics.alerts, produced=produced,
+        valid=valid,
+    )  # fmt: skip
     frauds = sum(1 for s in scores if s["decision"] == "fraud")
-    alerts = read_topic(kafka, topics.alerts, expect=frauds, timeout_s=60, idle_s=3)
-    result = reconcile(produced, scores, dlq, alerts)
     detail = f"{result}\n{context}\njob log:\n{job.log_tail()}"
     assert result.scored == valid, detail
     assert result.dead_lettered == produced - valid, detail

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from lfd_dev.stream_follow import Followed, Switch, followed, note_switch, render, timeline
+from lfd_dev.stream_follow import Followed, Switch, followed, note_switch, render, report, timeline
 
 pytestmark = pytest.mark.unit
 
@@ -48,3 +48,15 @@ def test_note_switch_records_a_new_switched_at_once() -> None:
     ):
         note_switch(switches, status)
     assert switches == [Switch(1_796_119_200_000, "blue"), Switch(1_796_119_290_000, "green")]
+
+
+def test_report_judges_only_the_switches_since_the_stream_started() -> None:
+    scores = [_score(10_000, "blue"), _score(12_500, "green", "2"), _score(16_000, "green", "2")]
+    before, during = Switch(5_000, "blue"), Switch(12_000, "green")
+
+    judged, text = report(scores, [before, during], start_ms=10_000)
+
+    assert judged == [Followed(during, first_new_ms=500, last_old_ms=None)]
+    assert (
+        text.splitlines()[-1] == "    switch → green: first green score 0.5s after it, no other-colour score after it"
+    )

@@ -91,3 +91,15 @@ def reconcile(
         unexpected_alerts=sorted(set(alert_ids) - fraud_ids),
         dlq_reasons=dict(Counter(f"{d['reason']}:{d['field']}" for d in dlq)),
     )
+
+
+def read_outputs(
+    bootstrap: str, *, scores_topic: str, dlq_topic: str, alerts_topic: str, produced: int, valid: int
+) -> tuple[Reconciliation, list[dict[str, Any]]]:
+    """The counting proof's reads: the job's scores, dead letters and alerts (read_committed), each until what
+    ``produced`` records of which ``valid`` were well-formed should have left there, reconciled; with the scores."""
+    scores = read_topic(bootstrap, scores_topic, expect=valid, timeout_s=240, idle_s=6)
+    dlq = read_topic(bootstrap, dlq_topic, expect=produced - valid, timeout_s=60, idle_s=3)
+    frauds = sum(1 for s in scores if is_fraud(s))
+    alerts = read_topic(bootstrap, alerts_topic, expect=frauds, timeout_s=60, idle_s=3)
+    return reconcile(produced, scores, dlq, alerts), scores
