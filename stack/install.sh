@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the local stack, the tests and the demo need, pinned and cached.
 #
-#   stack/install.sh [all|apt|uv|python|checkov|mlserver|go|maven|pulumi|images]...     (default: all)
+#   stack/install.sh [all|apt|uv|python|checkov|mlserver|go|pause|maven|pulumi|images]...     (default: all)
 #
 # Idempotent: each step checks a stamp (the hash of what pins it) and does nothing when the cache
 # already matches. Cache: $LFD_CACHE (default ~/.cache/live-fraud-detector), shared by all clones.
@@ -15,7 +15,9 @@ cache="${LFD_CACHE:-$HOME/.cache/live-fraud-detector}"
 bin="$cache/bin"
 mkdir -p "$bin" "$cache/stamps"
 
-log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+started=$SECONDS
+# Each line carries the seconds since set-up began, so a slow cold step shows where the time went.
+log() { printf '\033[1m[setup +%ss]\033[0m %s\n' "$((SECONDS - started))" "$*"; }
 stamp_ok() { [[ -f "$cache/stamps/$1" && "$(cat "$cache/stamps/$1")" == "$2" ]]; }
 stamp_set() { printf '%s' "$2" >"$cache/stamps/$1"; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
@@ -96,8 +98,23 @@ go_build() {  # [LDFLAGS=...] go_build <module dir> <binary>:<package>...
   stamp_set "$key" "$want"
 }
 
+require_go() { command -v go >/dev/null || { echo "go is required (the machine's Go toolchain)" >&2; exit 1; }; }
+
+go_prefetch() {
+  # Every module directory's downloads at once. Alone, each `go build` downloads its modules one module
+  # graph at a time before compiling (measured: long idle download phases, most of a 44 min cold set-up).
+  local d pids=()
+  for d in "$here"/go/*/; do
+    (cd "$d" && go mod download) &
+    pids+=($!)
+  done
+  local pid rc=0
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  return "$rc"
+}
+
 step_go() {
-  command -v go >/dev/null || { echo "go is required (the machine's Go toolchain)" >&2; exit 1; }
+  require_go
   go_build etcd etcd:go.etcd.io/etcd/server/v3
   go_build kwok kwok:sigs.k8s.io/kwok/cmd/kwok
   go_build helm helm:helm.sh/helm/v3/cmd/helm
@@ -115,7 +132,12 @@ step_go() {
     kubectl:k8s.io/kubernetes/cmd/kubectl \
     kubelet:k8s.io/kubernetes/cmd/kubelet \
     kube-proxy:k8s.io/kubernetes/cmd/kube-proxy
+  step_pause
+}
+
+step_pause() {
   # The pods' sandbox image's only binary: static, so the image is `FROM scratch`.
+  require_go
   CGO_ENABLED=0 LDFLAGS="-s -w" go_build pause pause:.
 }
 
@@ -214,11 +236,45 @@ step_maven() {
   fi
 }
 
+run_all() {
+  # The same steps as listed one by one, overlapped where they wait on different things: the Go module
+  # downloads (network) run while the Python, checkov and Maven steps do; the images (debootstrap, pip in
+  # the builds: mostly network and disk, niced) build while Go compiles (CPU).
+  require_go
+  step_apt
+  log "go: downloading the modules of stack/go/* in the background (log: $cache/go-prefetch.log)"
+  go_prefetch >"$cache/go-prefetch.log" 2>&1 &
+  local prefetch=$!
+  step_uv
+  step_python
+  step_checkov
+  step_maven
+  step_pause
+  log "images: building in the background while Go compiles (log: $cache/images.log)"
+  step_images >"$cache/images.log" 2>&1 &
+  local images=$!
+  if ! wait "$prefetch"; then
+    log "go: a module download failed:"; tail -20 "$cache/go-prefetch.log" >&2; exit 1
+  fi
+  log "go: modules downloaded"
+  step_go
+  step_pulumi
+  log "images: waiting for the background build"
+  if ! wait "$images"; then
+    log "images: the build failed:"; tail -40 "$cache/images.log" >&2; exit 1
+  fi
+  tail -5 "$cache/images.log"
+}
+
+# A step left running in the background must not outlive a failed set-up.
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+
 steps=("$@")
 ((${#steps[@]})) || steps=(all)
 # `images` last: it runs `lfd` from .venv (python) and packs the pause binary (go); tests/node needs them.
 # `mlserver` is not in `all`: only make bench-scoring needs it.
-[[ " ${steps[*]} " == *" all "* ]] && steps=(apt uv python checkov maven go pulumi images)
-started=$SECONDS
-for s in "${steps[@]}"; do "step_$s"; done
+[[ " ${steps[*]} " == *" all "* ]] && steps=(all)
+for s in "${steps[@]}"; do
+  if [[ "$s" == all ]]; then run_all; else "step_$s"; fi
+done
 log "done in $((SECONDS - started))s; cache: $cache"
