@@ -16,7 +16,9 @@ Paths (side by side, rate-major so every path sees the same machine conditions a
 Load generator: bench/loadgen (Go, built here from the Go module proxy's grpc module): open loop at a
 fixed arrival rate, latency measured from each request's *scheduled* time (wrk2 semantics, no
 coordinated omission). Debian's `wrk` is closed-loop, so it cannot hold a rate; it is not used.
-The generator runs on the same machine as the servers, so it competes with them for the CPU.
+The generator runs on the same machine as the servers, so it competes with them for the CPU, unless
+--server-cpus/--loadgen-cpus split the cores (taskset): then every server has the same CPU to itself and
+the generator another, so a path's ceiling is the server's own cost per request, not the share it wins.
 Before starting, the run waits (up to --wait-load-s) for the 1-minute load average to drop to
 --max-load, and records the load average of every run.
 
@@ -174,10 +176,15 @@ def write_bodies(directory: Path, model_name: str) -> tuple[dict[str, Path], int
     return paths, header_length
 
 
-def run_load(loadgen: Path, path: Path_, rate: float, duration_s: float) -> dict[str, Any]:
+def pinned_to(cpus: str) -> list[str]:
+    """argv prefix that runs a command (and every process it forks) on ``cpus`` only; none if empty."""
+    return ["taskset", "--cpu-list", cpus] if cpus else []
+
+
+def run_load(loadgen: Path, path: Path_, rate: float, duration_s: float, cpus: str = "") -> dict[str, Any]:
     target = ["-target", path.address] if path.mode == "grpc" else ["-url", path.address]
     headers = [arg for h in path.headers for arg in ("-header", h)]
-    argv = [str(loadgen), "-mode", path.mode, *target, "-body", str(path.body), "-rate", str(rate),
+    argv = [*pinned_to(cpus), str(loadgen), "-mode", path.mode, *target, "-body", str(path.body), "-rate", str(rate),
             "-duration", f"{duration_s}s", "-timeout", "5s", "-content-type", path.content_type, *headers]  # fmt: skip
     loadavg = os.getloadavg()[0]
     out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=duration_s + 60)
@@ -289,7 +296,7 @@ def peer_paths(bodies: dict[str, Path], model_name: str, ports: dict[str, int]) 
     ]  # fmt: skip
 
 
-def run_plan(loadgen: Path, paths: list[Path_], rates: dict[str, list[float]], duration_s: float, idle_urls: list[str]) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+def run_plan(loadgen: Path, paths: list[Path_], rates: dict[str, list[float]], duration_s: float, idle_urls: list[str], cpus: str = "") -> dict[str, list[dict[str, Any]]]:  # fmt: skip
     runs: dict[str, list[dict[str, Any]]] = {p.key: [] for p in paths}
     stopped: dict[str, float] = {}
     plan = [(rate, p) for kind in ("single", "batch") for rate in rates[kind] for p in paths if p.kind == kind]
@@ -297,7 +304,7 @@ def run_plan(loadgen: Path, paths: list[Path_], rates: dict[str, list[float]], d
         if p.key in stopped:
             runs[p.key].append({"target_rate": rate, "skipped": f"saturated at {stopped[p.key]:.0f} req/s"})
             continue
-        result = run_load(loadgen, p, rate, duration_s)
+        result = run_load(loadgen, p, rate, duration_s, cpus)
         runs[p.key].append(result)
         print(f"[{i}/{len(plan)}] {p.label:55s} {rate:6.0f} req/s -> p50 {result['p50_ms']:7.2f} "
               f"p99 {result['p99_ms']:8.2f} ms, errors {100 * result['error_rate']:5.1f} %, load {result['loadavg_1m']:.2f}", flush=True)  # fmt: skip
@@ -325,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
         "--max-load", type=float, default=1.5, help="wait for this 1-minute load average before starting"
     )
     parser.add_argument("--wait-load-s", type=float, default=600, help="give up waiting for --max-load after this long")
+    parser.add_argument("--server-cpus", default="", help="run every server on these CPUs only (taskset list, e.g. 1)")
+    parser.add_argument("--loadgen-cpus", default="", help="run the load generator on these CPUs only (e.g. 0)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scoring.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "bench-scoring.md")
     parser.add_argument("--from-json", type=Path, help="only re-render the markdown from an earlier results file")
@@ -350,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     peer_repo = write_repository(work, booster_file(pinned, args.tracking_uri, work), model_name,
                                  ports["mlserver"], ports["mlserver_grpc"], ports["mlserver_metrics"])  # fmt: skip
     procs = servers(pinned, work, ports, args.tracking_uri, peer_repo)
+    for server in procs.values():
+        server.argv = [*pinned_to(args.server_cpus), *server.argv]
     paths = bench_paths(bodies, header_length, model_name, ports)
     if args.only:
         paths = [p for p in paths if p.key in args.only.split(",")]
@@ -363,12 +374,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"starting {server.name} ...", flush=True)
             server.start()
         for p in paths:  # one request each: a wrong body must fail here, not as 100 % errors
-            probe = run_load(loadgen, p, 5, 1.0)
+            probe = run_load(loadgen, p, 5, 1.0, args.loadgen_cpus)
             if probe["errors"]:
                 raise SystemExit(f"{p.label}: probe failed {probe['statuses']}")
         load_wait = wait_for_quiet(args.max_load, args.wait_load_s)
         loadavg_before = os.getloadavg()
-        runs = run_plan(loadgen, paths, rates, args.duration, idle_urls)
+        runs = run_plan(loadgen, paths, rates, args.duration, idle_urls, args.loadgen_cpus)
     finally:
         for server in procs.values():
             server.stop()
@@ -377,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         "duration_s": args.duration,
         "p99_slo_ms": 10.0,
         "load_generator": "bench/loadgen (Go, open loop, latency from scheduled time), on the same 2 cores",
+        "cpu_split": {"servers": args.server_cpus or "all", "load_generator": args.loadgen_cpus or "all"},
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),

@@ -143,6 +143,14 @@ def summary(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cpu_split(report: dict[str, Any]) -> str:
+    split = report.get("cpu_split") or {"servers": "all", "load_generator": "all"}
+    if split["servers"] == "all" or split["load_generator"] == "all":
+        return "The load generator runs on the same 2 cores as the servers, so every figure includes competing with it for CPU."
+    return (f"CPUs split with taskset: every server on CPU {split['servers']}, the load generator on CPU "
+            f"{split['load_generator']}, so a path's ceiling is its server's own cost per request.")  # fmt: skip
+
+
 def markdown(report: dict[str, Any]) -> str:
     machine = report["machine"]
     lines = [
@@ -151,8 +159,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"Model `{report['model_uri']}`; machine: {machine['cpus']} CPUs shared with other jobs; load average "
         f"(1/5/15 min) {machine['loadavg_before']} at the start and {machine['loadavg_after']} at the end "
         f"({machine.get('load_wait', 'no wait for a quiet machine')}); the `load 1m` column is the 1-minute load "
-        "average when each run started. The load generator runs on the same 2 cores as the servers, so every "
-        "figure includes competing with it for CPU. Compare paths *within* a run.",
+        "average when each run started. " + _cpu_split(report) + " Compare paths *within* a run.",
         "Open loop (bench/loadgen, wrk2 semantics: latency from the scheduled send time, so queueing counts), "
         f"{report['duration_s']:.0f} s per rate, 5 s client timeout. Max sustained = highest rate with p99 <= "
         f"{P99_SLO_MS:.0f} ms, errors <= 0.1 %, >= 95 % of the target rate achieved. A path is not run at higher "

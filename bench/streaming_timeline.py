@@ -78,6 +78,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--checkpoint-ms", type=int, default=5000)
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--parallelism", type=int, default=1, help="Flink parallelism (<= --partitions)")
     parser.add_argument("--warmup", type=int, default=0, help="records produced (and scored) before the timed input")
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None, help="write the per-second rows as JSON here")
@@ -101,7 +102,7 @@ def main() -> int:
         scores_topic=f"{prefix}-scores", alerts_topic=f"{prefix}-alerts", dlq_topic=f"{prefix}-dlq",
         group_id=prefix, transactional_id_prefix=prefix, checkpoint_dir=str(work / "checkpoints"),
         checkpoint_interval_ms=args.checkpoint_ms, starting_offsets="earliest", batch_size=args.batch_size,
-        bundle_time_ms=args.bundle_time_ms,
+        bundle_time_ms=args.bundle_time_ms, parallelism=args.parallelism,
     )  # fmt: skip
     job = LocalJob(config, settings.streaming_python, settings.flink_connector_jar, work / "job.log")
     inputs = Reader(settings.kafka_bootstrap, config.input_topic, "read_committed", parse=False)
@@ -148,6 +149,7 @@ def main() -> int:
             vis.setdefault(int((ts - began_ms) // 1000), []).append(seen - ts)
     rows = []
     print(f"rate {args.rate}/s, {args.seconds} s, bundle {args.bundle_time_ms} ms, batch {args.batch_size}, "
+          f"parallelism {args.parallelism}, "
           f"load {load:.1f}, scored {len(ours)}/{count}")  # fmt: skip
     print(" sec  scored  e2s_p50  e2s_max  scoring_p50  input_visible_p50  input_visible_max")
     for sec in sorted(set(per_s) | set(vis)):
