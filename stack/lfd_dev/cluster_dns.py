@@ -22,15 +22,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import json
 import socket
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
+
+from lfd_dev.api_get import ApiClient, ApiError
 
 #: Seconds a resolver may cache an answer (CoreDNS's kubernetes plugin default); the table refreshes every 2 s.
 TTL = 5
@@ -228,20 +229,13 @@ def _read_exactly(conn: socket.socket, size: int) -> bytes:
 # --- the server: the table refreshed from the API server, UDP and TCP around `respond` ------------------------
 
 
-def list_services(kubectl: str, kubeconfig: str) -> list[dict[str, Any]] | None:
+def list_services(api: ApiClient) -> list[dict[str, Any]] | None:
     """Every Service (None if the API server did not answer: keep the last table)."""
     try:
-        result = subprocess.run(
-            # One GET of the ServiceList (what `get services -A -o json` returns), without kubectl's discovery.
-            [kubectl, f"--kubeconfig={kubeconfig}", "--request-timeout=10s", "get", "--raw", "/api/v1/services"],
-            capture_output=True, text=True, timeout=20,
-        )  # fmt: skip
-        if result.returncode != 0:
-            _log(f"kubectl get services failed: {result.stderr.strip()}")
-            return None
-        items: list[dict[str, Any]] = json.loads(result.stdout)["items"]
-    except (subprocess.SubprocessError, OSError, ValueError, KeyError) as error:
-        _log(f"kubectl get services failed: {error!r}")
+        # resourceVersion=0: served from the API server's watch cache, not a quorum read of etcd.
+        items: list[dict[str, Any]] = api.get_json("/api/v1/services?resourceVersion=0")["items"]
+    except (ApiError, KeyError, TypeError) as error:
+        _log(f"listing the Services failed: {error}")
         return None  # a slow or odd answer never stops the replies
     return items
 
@@ -287,7 +281,7 @@ async def _tcp(zone: Zone, reader: asyncio.StreamReader, writer: asyncio.StreamW
         writer.close()
 
 
-async def serve(listen: tuple[str, int], zone: Zone, kubectl: str, kubeconfig: str, interval: float) -> None:
+async def serve(listen: tuple[str, int], zone: Zone, api: ApiClient, interval: float) -> None:
     loop = asyncio.get_running_loop()
     await loop.create_datagram_endpoint(lambda: _Udp(zone), local_addr=listen)
     server = await asyncio.start_server(lambda r, w: _tcp(zone, r, w), *listen)
@@ -295,7 +289,7 @@ async def serve(listen: tuple[str, int], zone: Zone, kubectl: str, kubeconfig: s
     async with server:
         while True:
             began = time.monotonic()
-            services = await asyncio.to_thread(list_services, kubectl, kubeconfig)
+            services = await asyncio.to_thread(list_services, api)
             took = time.monotonic() - began
             if took > 5:
                 _log(f"listing the Services took {took:.1f} s")
@@ -315,13 +309,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m lfd_dev.cluster_dns", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--listen", required=True, help="HOST:PORT for UDP and TCP (the bridge's gateway, 53)")
-    parser.add_argument("--kubectl", required=True, help="kubectl binary")
-    parser.add_argument("--kubeconfig", required=True, help="kubeconfig of the local API server")
+    parser.add_argument("--kubeconfig", required=True, type=Path, help="kubeconfig of the local API server")
     parser.add_argument("--domain", default="cluster.local", help="the cluster domain (kubelet's clusterDomain)")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between lists (default 2)")
     args = parser.parse_args(argv)
     host, _, port = args.listen.rpartition(":")
-    asyncio.run(serve((host, int(port)), Zone(args.domain.lower()), args.kubectl, args.kubeconfig, args.interval))
+    asyncio.run(serve((host, int(port)), Zone(args.domain.lower()), ApiClient(args.kubeconfig), args.interval))
     return 0
 
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
+
+from lfd_dev.api_get import ApiClient, ApiError
 
 FRAUDMODEL_LABEL = "ml.livefraud.io/fraudmodel"
 COLOUR_LABEL = "ml.livefraud.io/colour"
@@ -54,33 +56,31 @@ def write_atomically(path: Path, groups: list[dict[str, Any]]) -> None:
     tmp.replace(path)  # Prometheus never reads half a file
 
 
-def list_pods(kubectl: str, kubeconfig: str, node: str) -> list[dict[str, Any]] | None:
+def list_pods(api: ApiClient, node: str) -> list[dict[str, Any]] | None:
     """The pods bound to ``node`` (None if the API server did not answer: keep the last list)."""
-    result = subprocess.run(
-        [kubectl, f"--kubeconfig={kubeconfig}", "get", "pods", "--all-namespaces", "-o", "json",
-         f"--field-selector=spec.nodeName={node}"],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
-    if result.returncode != 0:
-        print(f"kubectl get pods failed: {result.stderr.strip()}", file=sys.stderr, flush=True)
+    try:
+        # resourceVersion=0: served from the API server's watch cache, not a quorum read of etcd.
+        query = urlencode({"fieldSelector": f"spec.nodeName={node}", "resourceVersion": "0"})
+        items: list[dict[str, Any]] = api.get_json(f"/api/v1/pods?{query}")["items"]
+    except (ApiError, KeyError, TypeError) as error:
+        print(f"listing the pods failed: {error}", file=sys.stderr, flush=True)
         return None
-    items: list[dict[str, Any]] = json.loads(result.stdout)["items"]
     return items
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m lfd_dev.pod_targets", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("--kubectl", required=True, help="kubectl binary")
-    parser.add_argument("--kubeconfig", required=True, help="kubeconfig of the local API server")
+    parser.add_argument("--kubeconfig", required=True, type=Path, help="kubeconfig of the local API server")
     parser.add_argument("--node", required=True, help="the real node's name")
     parser.add_argument("--pod-cidr", required=True, help="only pod addresses inside this network are targets")
     parser.add_argument("--out", required=True, type=Path, help="file_sd JSON file to (re)write")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between lists (default 2)")
     args = parser.parse_args(argv)
+    api = ApiClient(args.kubeconfig)
     last: list[dict[str, Any]] | None = None
     while True:
-        pods = list_pods(args.kubectl, args.kubeconfig, args.node)
+        pods = list_pods(api, args.node)
         if pods is not None:
             groups = targets(pods, args.node, args.pod_cidr)
             if groups != last or not args.out.exists():

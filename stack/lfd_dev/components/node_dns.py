@@ -12,7 +12,7 @@ import sys
 
 from lfd_dev import cluster_dns
 from lfd_dev.components import node_config as cfg
-from lfd_dev.components.base import ProcessComponent, require
+from lfd_dev.components.base import ProcessComponent
 from lfd_dev.settings import Settings
 
 #: The API server's own Service: always there, so its name answering means the table is loaded.
@@ -34,7 +34,6 @@ CLUSTER_DNS = ProcessComponent(
         "-m",
         "lfd_dev.cluster_dns",
         f"--listen={cfg.CLUSTER_DNS}:{cfg.DNS_PORT}",
-        f"--kubectl={require(s.tool('kubectl'), 'kubectl')}",
         f"--kubeconfig={s.kubeconfig}",
         f"--domain={cfg.CLUSTER_DOMAIN}",
     ],

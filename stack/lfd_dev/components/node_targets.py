@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from lfd_dev.components import node_config as cfg
-from lfd_dev.components.base import ProcessComponent, require
+from lfd_dev.components.base import ProcessComponent
 from lfd_dev.components.prometheus import targets_dir
 from lfd_dev.process import stop
 from lfd_dev.settings import Settings
@@ -36,7 +36,6 @@ POD_TARGETS = _PodTargets(
         sys.executable,
         "-m",
         "lfd_dev.pod_targets",
-        f"--kubectl={require(s.tool('kubectl'), 'kubectl')}",
         f"--kubeconfig={s.kubeconfig}",
         f"--node={cfg.NODE_NAME}",
         f"--pod-cidr={cfg.POD_CIDR}",
