@@ -1,6 +1,6 @@
 # live-fraud-detector: thin wrappers over stack/install.sh and the `lfd` CLI.
 # `make help` lists the targets. Everything installs itself: `make demo` and `make test` work on a
-# fresh machine (first run builds the Kubernetes control plane from source: allow ~15-25 minutes).
+# fresh machine (first run builds the Kubernetes control plane and Pulumi from source: ~20 minutes on 2 cores).
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
