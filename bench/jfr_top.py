@@ -46,7 +46,7 @@ def summarise(events: list[dict[str, Any]], top: int) -> str:
         if frames:
             name = frame_name(frames[0])
             by_frame[name] += 1
-            by_package[".".join(name.split(".")[:3])] += 1
+            by_package[".".join(re.split(r"[./]", name)[:3])] += 1  # JFR writes types as a/b/C
     total = sum(by_thread.values()) or 1
     lines = [f"{total} execution samples"]
     for title, counter in (("threads", by_thread), ("top frames (self)", by_frame), ("packages (self)", by_package)):

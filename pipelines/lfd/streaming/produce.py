@@ -142,6 +142,13 @@ def send(
             "message.max.bytes": 1_000_000,
         }
     )
+    # Connect and learn the topic's partitions before the clock starts: a record's event time is stamped when
+    # produce() is called, so records queued while the producer still connects (and obtains its idempotent
+    # producer id) would carry its start-up as latency of whatever reads them.
+    try:
+        producer.list_topics(topic, timeout=10)
+    except KafkaException as error:
+        raise KafkaException(f"no Kafka broker answered at {bootstrap} within 10 s: {error}") from error
     errors: list[str] = []
 
     def delivered(err: Any, _msg: Any) -> None:
