@@ -178,3 +178,22 @@ def test_the_forwarder_takes_pairs_of_addresses() -> None:
     from lfd_dev.tcp_forward import main
 
     assert main([]) == 2 and main(["10.233.0.1:1"]) == 2  # usage, not a half-configured forwarder
+
+
+def test_netns_named_by_our_sandboxes_is_ours_even_without_an_address() -> None:
+    # a CNI DEL cut short by the stop: the namespace keeps only lo (127.0.0.1 is no pod address)
+    found = {"cni-1": ["127.0.0.1"], "cni-other": [], "cni-2": ["10.233.0.9"]}
+    assert node_cleanup.our_netns(found, node_config.POD_CIDR, sandboxes=["cni-1"]) == ["cni-1", "cni-2"]
+
+
+def test_sandbox_netns_reads_the_named_namespace_from_the_oci_spec() -> None:
+    def info(namespaces: list[dict[str, str]]) -> str:
+        return json.dumps({"ID": "x", "Spec": {"linux": {"namespaces": namespaces}}})
+
+    sandbox = info([{"type": "pid"}, {"type": "network", "path": "/var/run/netns/cni-0a1b"}])
+    assert node_cleanup.sandbox_netns(sandbox) == "cni-0a1b"
+    # an app container joins its sandbox's namespace through /proc, not by name
+    assert node_cleanup.sandbox_netns(info([{"type": "network", "path": "/proc/42/ns/net"}])) is None
+    assert node_cleanup.sandbox_netns(info([{"type": "network"}])) is None
+    assert node_cleanup.sandbox_netns("not json") is None
+    assert node_cleanup.sandbox_netns(json.dumps({"Spec": None})) is None

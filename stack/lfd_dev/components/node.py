@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from lfd_dev import images, process
@@ -65,7 +66,13 @@ def _containerd_after_start(settings: Settings) -> None:
 
 def _containerd_stop(settings: Settings) -> bool:
     """Kill every container first (the shims outlive containerd otherwise), then containerd."""
+    sandboxes: list[str] = []
     if _containerd_ready(settings):
+        # Named before anything is killed: once containerd is gone nothing tells its namespaces from others.
+        for container in ctr(settings, "containers", "ls", "-q").stdout.split():
+            name = cleanup.sandbox_netns(ctr(settings, "containers", "info", container).stdout)
+            if name is not None:
+                sandboxes.append(name)
         tasks = ctr(settings, "tasks", "ls", "-q").stdout.split()
         for task in tasks:
             ctr(settings, "tasks", "kill", "--signal", "SIGKILL", task, timeout=30)
@@ -77,7 +84,7 @@ def _containerd_stop(settings: Settings) -> bool:
             ctr(settings, "containers", "delete", container, timeout=30)
     stopped = process.stop(settings.pids / "containerd.pid")
     if paths(settings).root.exists():  # only a stack that ran the node cleans up (never another clone's node)
-        remove_host_state(settings)  # containerd is the last node piece to stop (first to start)
+        remove_host_state(settings, sandboxes)  # containerd is the last node piece to stop (first to start)
     return stopped
 
 
@@ -165,11 +172,11 @@ def _kube_proxy_prepare(settings: Settings) -> None:
     )
 
 
-def remove_host_state(settings: Settings) -> list[str]:
+def remove_host_state(settings: Settings, sandboxes: Iterable[str] = ()) -> list[str]:
     """Bridge, leftover pod network namespaces, KUBE-*/CNI-* chains, pod cgroups, kubelet's sysctls.
     Returns what could not be removed (empty when the machine is as it was)."""
     problems = cleanup.remove_iptables_rules()
-    cleanup.remove_pod_netns(cfg.POD_CIDR)
+    cleanup.remove_pod_netns(cfg.POD_CIDR, sandboxes)
     cleanup.remove_link(cfg.BRIDGE)
     cleanup.run(["ip", "route", "delete", "unreachable", KWOK_POD_CIDR])
     cleanup.remove_cgroups("/lfd")

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import shlex
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 
 OUR_CHAIN_PREFIXES = ("KUBE-", "CNI-")
@@ -57,14 +58,31 @@ def iptables_cleanup(save_output: str) -> list[list[str]]:
     return jumps + flushes + deletes
 
 
-def our_netns(netns_addresses: dict[str, list[str]], pod_cidr: str) -> list[str]:
-    """Network namespaces (name → IPv4 addresses) that hold a pod address of our bridge's range."""
+def our_netns(netns_addresses: dict[str, list[str]], pod_cidr: str, sandboxes: Iterable[str] = ()) -> list[str]:
+    """Network namespaces (name → IPv4 addresses) that hold a pod address of our bridge's range, and those our
+    containerd named for its sandboxes (``sandboxes``): a CNI DEL cut short by the stop leaves a namespace with
+    only ``lo``, which no address gives away."""
     network = ipaddress.ip_network(pod_cidr)
+    named = set(sandboxes)
     return sorted(
         name
         for name, addresses in netns_addresses.items()
-        if any(ipaddress.ip_address(a) in network for a in addresses)
+        if name in named or any(ipaddress.ip_address(a) in network for a in addresses)
     )
+
+
+def sandbox_netns(container_info: str) -> str | None:
+    """The named network namespace in a container's ``ctr containers info`` (its OCI spec), if it has one:
+    a pod sandbox joins ``/var/run/netns/cni-…``; the pod's other containers join the sandbox's by path."""
+    try:
+        namespaces = json.loads(container_info)["Spec"]["linux"]["namespaces"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    for namespace in namespaces:
+        path = str(namespace.get("path") or "")
+        if namespace.get("type") == "network" and path.startswith(("/var/run/netns/", "/run/netns/")):
+            return path.rsplit("/", 1)[1]
+    return None
 
 
 # --- acting ------------------------------------------------------------------------------------
@@ -96,10 +114,10 @@ def netns_addresses() -> dict[str, list[str]]:
     return found
 
 
-def remove_pod_netns(pod_cidr: str) -> list[str]:
+def remove_pod_netns(pod_cidr: str, sandboxes: Iterable[str] = ()) -> list[str]:
     """Pod network namespaces containerd could not tear down (it was stopped first): deleting one removes its
     veth pair too."""
-    removed = our_netns(netns_addresses(), pod_cidr)
+    removed = our_netns(netns_addresses(), pod_cidr, sandboxes)
     for name in removed:
         run(["ip", "netns", "delete", name])
     return removed
