@@ -387,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         "model_uri": pinned,
         "duration_s": args.duration,
         "p99_slo_ms": 10.0,
-        "load_generator": "bench/loadgen (Go, open loop, latency from scheduled time), on the same 2 cores",
+        "load_generator": "bench/loadgen (Go, open loop, latency from scheduled time), on the same machine",
         "cpu_split": {"servers": args.server_cpus or "all", "load_generator": args.loadgen_cpus or "all"},
         "machine": {
             "cpus": os.cpu_count(),
