@@ -57,6 +57,9 @@ class ScoringConfig:
     #: Optional wait for more work before a batch runs; 0 = adaptive only (batch whatever queued
     #: while the model was busy), which is latency-optimal on a CPU model.
     batch_wait_ms: float = 0.0
+    #: A request of at least this many rows (no reasons asked) that finds the model idle is predicted
+    #: on the event loop, skipping the hop to the model thread; 0 = always through the model thread.
+    batch_inline_min_rows: int = 32
     #: Rows allowed to wait in the queue; beyond this requests are shed with 503/UNAVAILABLE.
     max_queue_rows: int = 50_000
     #: A request that waited longer than this in the queue is shed (503) instead of computed late; 0 = never.

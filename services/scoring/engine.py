@@ -105,6 +105,7 @@ class ScoringEngine:
             max_queue_rows=self.config.max_queue_rows,
             wait_s=self.config.batch_wait_ms / 1000,
             max_queue_wait_s=self.config.max_queue_wait_ms / 1000,
+            inline_min_rows=self.config.batch_inline_min_rows,
             retry_after_s=self.config.retry_after_s,
             on_batch=self.metrics.batch_size.observe,
         )

@@ -203,6 +203,63 @@ def test_batcher_merges_concurrent_requests_and_returns_each_its_own_rows() -> N
     assert sum(sizes) == 55 and len(sizes) < 10  # requests queued behind the first ran together
 
 
+def test_batcher_predicts_an_idle_large_request_inline_and_queues_the_rest() -> None:
+    """Inline = on the caller's thread (the event loop); queued = in the model thread."""
+    import threading
+
+    threads: list[tuple[int, str]] = []
+
+    def recording_model(matrix: np.ndarray) -> np.ndarray:
+        threads.append((len(matrix), threading.current_thread().name))
+        return fake_model(matrix)
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(recording_model, lambda m: np.zeros((len(m), 31), np.float32), max_rows=100,
+                               max_queue_rows=1000, inline_min_rows=8)  # fmt: skip
+        batcher.start()
+        loop_thread = threading.current_thread().name
+        big = np.full((8, 30), 2.0, np.float32)
+        result = await batcher.submit(big)
+        np.testing.assert_array_equal(result.proba, np.full(8, 2.0, np.float32))
+        assert threads == [(8, loop_thread)]
+        threads.clear()
+        # small, explained or oversized requests go through the model thread
+        await batcher.submit(np.zeros((7, 30), np.float32))
+        explained = await batcher.submit(big, explain=True)
+        assert explained.contributions is not None
+        await batcher.submit(np.zeros((101, 30), np.float32))
+        assert [n for n, _ in threads] == [7, 8, 101]
+        assert all(name.startswith("lfd-model") for _, name in threads)
+        threads.clear()
+        # while a queued batch runs, a large request queues behind it instead of racing it
+        small = asyncio.ensure_future(batcher.submit(np.zeros((1, 30), np.float32)))
+        await asyncio.sleep(0)  # queued; the batcher task takes it on its next step
+        await asyncio.gather(small, batcher.submit(big))
+        assert all(name.startswith("lfd-model") for _, name in threads)
+        await batcher.stop()
+
+    asyncio.run(scenario())
+
+
+def test_batcher_inline_path_is_off_when_inline_min_rows_is_0() -> None:
+    import threading
+
+    names: list[str] = []
+
+    def recording_model(matrix: np.ndarray) -> np.ndarray:
+        names.append(threading.current_thread().name)
+        return fake_model(matrix)
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(recording_model, recording_model, max_rows=100, max_queue_rows=1000)
+        batcher.start()
+        await batcher.submit(np.zeros((50, 30), np.float32))
+        await batcher.stop()
+
+    asyncio.run(scenario())
+    assert len(names) == 1 and names[0].startswith("lfd-model")
+
+
 def test_batcher_sheds_beyond_the_queue_limit_with_retry_after() -> None:
     async def scenario() -> None:
         batcher = MicroBatcher(fake_model, fake_model, max_rows=10, max_queue_rows=5, retry_after_s=3)
