@@ -19,6 +19,7 @@ from lfd.model_bundle import MLFLOW_ARTIFACT_KEY, FloatArray, ModelBundle
 
 from .config import ScoringConfig
 from .trees import MAX_COMPILED_ROWS, CompiledTrees, compile_checked
+from .xgb_direct import DirectPredictor, direct_checked
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ class LoadedModel:
     source: str  # the URI or directory it came from, for logs and /v2/models/{name}
     #: Small batches go through this (same scores, far less per-call overhead); see ``scoring.trees``.
     compiled: CompiledTrees | None = None
+    #: Larger XGBoost batches go through this (libxgboost's own call minus its Python wrapper); see ``scoring.xgb_direct``.
+    direct: DirectPredictor | None = None
     #: A deployment's threshold (``LFD_SCORING_THRESHOLD``) in place of the bundle's.
     threshold_override: float | None = None
 
@@ -70,9 +73,11 @@ class LoadedModel:
 
     def predict(self, matrix: FloatArray) -> FloatArray:
         """Fraud probabilities of a contiguous float32 (n, 30) matrix: the compiled trees for small finite
-        batches, else the booster (``inplace_predict`` for XGBoost)."""
+        batches, else the booster (libxgboost called directly, or ``inplace_predict``)."""
         if self.compiled is not None and len(matrix) <= MAX_COMPILED_ROWS and np.isfinite(matrix).all():
             return self.compiled.predict_proba(matrix)
+        if self.direct is not None:
+            return self.direct(ModelBundle.as_matrix(matrix))
         return self.bundle.predict_proba(matrix)
 
     def contributions(self, matrix: FloatArray) -> FloatArray:
@@ -155,15 +160,22 @@ def load_model(config: ScoringConfig) -> LoadedModel:
     if config.threshold >= 0:
         model = replace(model, threshold_override=config.threshold)
     if model.flavor == "xgboost":
-        model = replace(model, compiled=compile_checked(model.bundle.booster, model.bundle.predict_proba, N_FEATURES))
+        booster, reference = model.bundle.booster, model.bundle.predict_proba
+        model = replace(
+            model,
+            compiled=compile_checked(booster, reference, N_FEATURES),
+            direct=direct_checked(booster, reference, N_FEATURES),
+        )
     model.warm_up()
     log.info(
-        "model %s version %s loaded from %s (flavor %s, threshold %.4f, compiled trees for small batches: %s)",
+        "model %s version %s loaded from %s (flavor %s, threshold %.4f, compiled trees for small batches: %s, "
+        "direct libxgboost calls: %s)",
         model.name,
         model.version,
         model.source,
         model.flavor,
         model.threshold,
         model.compiled is not None,
+        model.direct is not None,
     )
     return model

@@ -20,6 +20,7 @@ from scoring.errors import UnprocessableInput
 from scoring.hot_routes import INFER_PATH, decode_json
 from scoring.model import LoadedModel
 from scoring.trees import MAX_COMPILED_ROWS, compile_checked
+from scoring.xgb_direct import direct_checked
 
 MODEL = "fraud-detector"
 
@@ -68,6 +69,32 @@ def test_unsupported_models_keep_the_booster(dev_frame: pd.DataFrame, bundle: Mo
                            xgb.DMatrix(x, label=dev_frame["Amount"].head(300)), num_boost_round=2)  # fmt: skip
     assert compile_checked(regression, lambda rows: regression.inplace_predict(rows), len(FEATURES)) is None
     assert compile_checked(bundle.booster, bundle.predict_proba, len(FEATURES) - 1) is None  # width mismatch
+
+
+@pytest.mark.unit
+def test_direct_libxgboost_call_scores_exactly_like_inplace_predict(
+    bundle: ModelBundle, features: npt.NDArray[np.float32]
+) -> None:
+    direct = direct_checked(bundle.booster, bundle.predict_proba, len(FEATURES))
+    assert direct is not None
+    missing = features[:5].copy()
+    missing[1, 3] = np.nan
+    for rows in (features[:1], features[:100], features, missing, features[:0]):
+        np.testing.assert_array_equal(direct(np.ascontiguousarray(rows)), bundle.predict_proba(rows))
+    for wrong in (features[:3].astype(np.float64), features[:3, :29].copy(), np.asfortranarray(features[:3])):
+        with pytest.raises(ValueError, match="expected"):
+            direct(wrong)
+    model = LoadedModel(bundle, MODEL, "1", "test", direct=direct)
+    np.testing.assert_array_equal(model.predict(features[:200]), bundle.predict_proba(features[:200]))
+
+
+@pytest.mark.unit
+def test_direct_call_is_refused_when_it_disagrees_with_the_wrapper(bundle: ModelBundle) -> None:
+    def shifted(rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        return bundle.predict_proba(rows) + np.float32(1e-7)
+
+    assert direct_checked(bundle.booster, shifted, len(FEATURES)) is None
+    assert direct_checked(bundle.booster, bundle.predict_proba, len(FEATURES) - 1) is None  # width mismatch
 
 
 @pytest.mark.unit
