@@ -91,23 +91,28 @@ def _best_tps(entries: list[dict[str, Any]], p99_ms: float) -> tuple[float, floa
 
 
 def peer_verdicts(paths: dict[str, Any]) -> list[str]:
-    """Issue 11: ours vs MLServer, single rows and batches: >= 2x its transactions/s at equal or lower p99
-    (its best error-free run sets the p99; ours is taken at p99 <= that)."""
+    """Issue 11: ours vs MLServer, single rows and batches: >= 2x its transactions/s at equal or lower p99,
+    read two ways: (1) both held to the same SLO, p99 <= 10 ms; (2) MLServer's best error-free run at any
+    p99 (which credits a saturated peer with its queueing) sets the p99, and ours is taken at p99 <= that."""
     lines = []
     for kind in ("single", "batch"):
         peer = [e for e in paths.values() if e["kind"] == kind and e.get("peer")]
         ours = [e for e in paths.values() if e["kind"] == kind and not e.get("baseline")]
-        peer_tps, peer_p99, peer_label = _best_tps(peer, float("inf"))
         if not peer:
             continue
-        if not peer_tps:
-            lines.append(f"- >= 2x MLServer ({kind}): MLServer held no tested rate without errors")
-            continue
-        ours_tps, ours_p99, ours_label = _best_tps(ours, peer_p99)
-        ratio = ours_tps / peer_tps
-        lines.append(f"- >= 2x MLServer at equal or lower p99 ({kind}): **{'met' if ratio >= TARGET_PEER_SPEEDUP else 'not met'}** "
-                     f"(MLServer {peer_tps:,.0f} tx/s at p99 {peer_p99:.1f} ms, {peer_label}; ours {ours_tps:,.0f} tx/s at "
-                     f"p99 {ours_p99:.1f} ms, {ours_label}: {ratio:.1f}x)")  # fmt: skip
+        for bound, reading in (
+            (P99_SLO_MS, f"both at p99 <= {P99_SLO_MS:.0f} ms"),
+            (float("inf"), "at MLServer's best error-free p99"),
+        ):
+            peer_tps, peer_p99, peer_label = _best_tps(peer, bound)
+            if not peer_tps:
+                lines.append(f"- >= 2x MLServer ({kind}, {reading}): MLServer held no tested rate")
+                continue
+            ours_tps, ours_p99, ours_label = _best_tps(ours, peer_p99 if bound == float("inf") else bound)
+            ratio = ours_tps / peer_tps
+            lines.append(f"- >= 2x MLServer ({kind}, {reading}): **{'met' if ratio >= TARGET_PEER_SPEEDUP else 'not met'}** "
+                         f"(MLServer {peer_tps:,.0f} tx/s at p99 {peer_p99:.1f} ms, {peer_label}; ours {ours_tps:,.0f} tx/s at "
+                         f"p99 {ours_p99:.1f} ms, {ours_label}: {ratio:.1f}x)")  # fmt: skip
     return lines
 
 

@@ -26,8 +26,21 @@ def test_ours_is_judged_at_the_peers_p99() -> None:
         # ours: 30 req/s only at p99 12 ms (> MLServer's 9 ms), so 20 req/s counts: 2,000 vs 500 tx/s
         "ours": entry("ours batch", "batch", [run(20, 8.0, 100), run(30, 12.0, 100)]),
     }
-    [line] = peer_verdicts(paths)
-    assert "**met**" in line and "4.0x" in line and "(batch)" in line
+    at_slo, at_peer_p99 = peer_verdicts(paths)
+    assert "**met**" in at_peer_p99 and "4.0x" in at_peer_p99 and "(batch, at MLServer's best" in at_peer_p99
+    # at p99 <= 10 ms: MLServer 5 req/s (9 ms), ours 20 req/s (8 ms)
+    assert "**met**" in at_slo and "4.0x" in at_slo and "(batch, both at p99 <= 10 ms)" in at_slo
+
+
+def test_the_two_readings_differ_when_the_peer_saturates_without_errors() -> None:
+    paths = {
+        # MLServer: 6 req/s within the SLO; 8 req/s error-free but queueing (p99 400 ms)
+        "peer": entry("MLServer batch", "batch", [run(6, 6.0, 100), run(8, 400.0, 100)], "mlserver"),
+        "ours": entry("ours batch", "batch", [run(12, 5.0, 100), run(14, 700.0, 100)]),
+    }
+    at_slo, at_peer_p99 = peer_verdicts(paths)
+    assert "**met**" in at_slo and "2.0x" in at_slo
+    assert "**not met**" in at_peer_p99 and "1.5x" in at_peer_p99
 
 
 def test_below_twice_the_peer_is_not_met_and_missing_kinds_are_skipped() -> None:
@@ -36,5 +49,5 @@ def test_below_twice_the_peer_is_not_met_and_missing_kinds_are_skipped() -> None
         "ours": entry("ours single", "single", [run(150, 4.0, 1)]),
         "ours_batch": entry("ours batch", "batch", [run(20, 8.0, 100)]),  # no peer batch path: no verdict
     }
-    [line] = peer_verdicts(paths)
-    assert "**not met**" in line and "1.5x" in line
+    lines = peer_verdicts(paths)
+    assert len(lines) == 2 and all("**not met**" in line and "1.5x" in line and "(single" in line for line in lines)
