@@ -89,3 +89,18 @@ def test_latest_checkpoint_needs_metadata(tmp_path: Path) -> None:
     assert latest_checkpoint(root) is None  # in progress: no _metadata yet
     (root / "job" / "chk-3" / "_metadata").write_text("x")
     assert latest_checkpoint(root) == root / "job" / "chk-3"
+
+
+def test_send_names_the_address_when_no_broker_answers() -> None:
+    """A dead broker fails before the first record, naming where it looked (not a silent 0 records/s)."""
+    import socket
+
+    from confluent_kafka import KafkaException
+
+    with socket.socket() as closed:  # a loopback port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    planned = p.plan_records(ROWS, count=10, fraud_ratio=None, malformed_share=0, run_id="r")
+    with pytest.raises(KafkaException, match=f"no Kafka broker answered at {address} within 10 s"):
+        p.send(address, "lfd-transactions", planned, rate=0, run_id="r")
