@@ -50,7 +50,7 @@ class ScoringConfig:
     max_tensor_elements: int = 0
     #: Largest gRPC message (grpc.aio rejects larger ones with RESOURCE_EXHAUSTED).
     grpc_max_message_bytes: int = 16 * 1024 * 1024
-    #: Seconds BentoML lets one request run before answering 504 (its traffic timeout).
+    #: Seconds one HTTP request may run before it is answered 504 (hot routes: ours; others: BentoML's).
     request_timeout_s: float = 10.0
     #: Most rows the batcher hands the model at once (bounded so one huge batch cannot starve others).
     batch_max_rows: int = 4_096

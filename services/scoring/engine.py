@@ -32,6 +32,9 @@ from .model import LoadedModel, load_model
 
 log = logging.getLogger(__name__)
 
+#: How often tallied request metrics are written to Prometheus when nobody scrapes (scoring.metrics).
+METRICS_FLUSH_S = 1.0
+
 
 def freeze_startup_heap() -> None:
     """Move everything alive after start-up (BentoML, MLflow, pandas, the model: ~10^6 objects) out of
@@ -65,6 +68,7 @@ class ScoringEngine:
         self.load_error = ""
         self._batcher: MicroBatcher | None = None
         self._load_task: asyncio.Task[None] | None = None
+        self._flush_task: asyncio.Task[None] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -80,7 +84,15 @@ class ScoringEngine:
 
     def start(self) -> None:
         """Begin loading in the background: the server is live at once, ready when the model is."""
-        self._load_task = asyncio.get_running_loop().create_task(self._load(), name="lfd-model-load")
+        loop = asyncio.get_running_loop()
+        self._load_task = loop.create_task(self._load(), name="lfd-model-load")
+        self._flush_task = loop.create_task(self._flush_metrics(), name="lfd-metrics-flush")
+
+    async def _flush_metrics(self) -> None:
+        """Write the tallied metrics out once a second (a ``/metrics`` scrape flushes first anyway)."""
+        while True:
+            await asyncio.sleep(METRICS_FLUSH_S)
+            self.metrics.flush()
 
     async def _load(self) -> None:
         """Load until it succeeds, backing off between attempts: a registry that is not up yet (a pod
@@ -107,7 +119,7 @@ class ScoringEngine:
             max_queue_wait_s=self.config.max_queue_wait_ms / 1000,
             inline_min_rows=self.config.batch_inline_min_rows,
             retry_after_s=self.config.retry_after_s,
-            on_batch=self.metrics.batch_size.observe,
+            on_batch=self.metrics.model_call,
         )
         batcher.start()
         self.metrics.model_loaded(model.name, model.version, model.threshold, model.flavor)
@@ -115,10 +127,12 @@ class ScoringEngine:
         self.model, self._batcher = model, batcher
 
     async def stop(self) -> None:
-        if self._load_task is not None and not self._load_task.done():
-            self._load_task.cancel()
+        for task in (self._load_task, self._flush_task):
+            if task is not None and not task.done():
+                task.cancel()
         if self._batcher is not None:
             await self._batcher.stop()
+        self.metrics.flush()
 
     def _require(self) -> tuple[LoadedModel, MicroBatcher]:
         if self.model is None or self._batcher is None:
@@ -152,7 +166,7 @@ class ScoringEngine:
         assert prediction.contributions is not None
         # reasons quote the value as sent (float64), the model saw its float32 rounding
         reasons = top_reasons(values, prediction.contributions, self.config.top_reasons)
-        self.metrics.scores(prediction.proba, model.threshold)
+        self.metrics.scores(prediction.proba, int(np.count_nonzero(prediction.proba >= model.threshold)))
         model_ref = ModelRef(name=model.name, version=model.version)
         return [
             build_result(tx.id, p, model.threshold, model_ref, tx_reasons)
@@ -169,8 +183,8 @@ class ScoringEngine:
         model = self.check_model_name(model_name, model_version)
         _, batcher = self._require()
         prediction = await batcher.submit(matrix)
-        self.metrics.scores(prediction.proba, model.threshold)
         decision = (prediction.proba >= model.threshold).astype(np.int32)
+        self.metrics.scores(prediction.proba, int(np.count_nonzero(decision)))
         reasons: list[list[Reason]] | None = None
         if explain_fraud:
             reasons = [[] for _ in range(len(decision))]

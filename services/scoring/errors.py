@@ -75,6 +75,12 @@ class RequestTimeout(InvalidInput):
     kind = "request_timeout"
 
 
+class AnswerTimeout(ScoringError):
+    """The request was received but not answered within ``LFD_SCORING_REQUEST_TIMEOUT_S``."""
+
+    kind = "timeout"
+
+
 class ModelNotFound(ScoringError):
     kind = "model_not_found"
 
@@ -106,6 +112,7 @@ _HTTP: dict[type[ScoringError], int] = {
     ModelNotFound: 404,
     ModelNotReady: 503,
     Overloaded: 503,
+    AnswerTimeout: 504,
 }
 _GRPC: dict[type[ScoringError], grpc.StatusCode] = {
     TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -114,6 +121,7 @@ _GRPC: dict[type[ScoringError], grpc.StatusCode] = {
     ModelNotFound: grpc.StatusCode.NOT_FOUND,
     ModelNotReady: grpc.StatusCode.UNAVAILABLE,
     Overloaded: grpc.StatusCode.UNAVAILABLE,
+    AnswerTimeout: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 
 

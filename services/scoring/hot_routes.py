@@ -15,9 +15,11 @@ the same ``lfd_scoring_*`` metrics; it only reads bodies and writes JSON (orjson
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import suppress
 from typing import Any
 
 import orjson
@@ -25,7 +27,7 @@ import orjson
 from lfd.response import REQUEST_KEY, ScoreResponse, build_response
 
 from .engine import ScoringEngine
-from .errors import InvalidInput, ScoringError, UnprocessableInput, error_body, http_headers, http_status
+from .errors import AnswerTimeout, InvalidInput, ScoringError, UnprocessableInput, error_body, http_headers, http_status
 from .limits import ClientDisconnected, read_body
 from .oip import rest
 from .oip import tensors as T
@@ -38,6 +40,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SCORE_PATH = "/score"
+#: BentoML's metrics route: tallied request metrics are flushed before it answers (scoring.metrics).
+METRICS_PATH = "/metrics"
 INFER_PATH = re.compile(r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?/infer")
 #: The same routes as OpenTelemetry exclusion patterns (matched against the full URL): tracing them
 #: is off, like the rest of BentoML's per-request machinery (sampling is off by default anyway).
@@ -106,10 +110,20 @@ class HotRoutes:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._engine: ScoringEngine | None = None
+
+    def engine(self) -> ScoringEngine:
+        """The worker's engine, looked up once (``current_engine`` costs ~2 % of a hot request)."""
+        if self._engine is None:
+            self._engine = current_engine()
+        return self._engine
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
+            if path == METRICS_PATH:
+                with suppress(ScoringError):  # no service instance yet: nothing was tallied
+                    self.engine().metrics.flush()
             match = INFER_PATH.fullmatch(path) if path.startswith("/v2/models/") else None
             if path == SCORE_PATH or match:
                 if scope["method"] != "POST":  # the infer path exists for POST only: 405, not the router's 404
@@ -128,7 +142,7 @@ class HotRoutes:
         self, send: Send, receive: Receive, endpoint: str, match: re.Match[str] | None, scope: Scope
     ) -> None:
         try:
-            engine = current_engine()
+            engine = self.engine()
             config = engine.config
             payload: ScoreResponse | dict[str, Any]
             with engine.observe(endpoint, "http") as outcome:
@@ -137,11 +151,17 @@ class HotRoutes:
                 except ClientDisconnected:
                     outcome["status"] = "499"  # nginx's "client closed request": nothing to answer
                     return
-                if match is None:
-                    payload = await score(engine, body)
-                else:
-                    header_length = _header(scope, b"inference-header-content-length")
-                    payload = await infer(engine, match["name"], match["version"] or "", body, header_length)
+                try:
+                    async with asyncio.timeout(config.request_timeout_s):
+                        if match is None:
+                            payload = await score(engine, body)
+                        else:
+                            header_length = _header(scope, b"inference-header-content-length")
+                            payload = await infer(engine, match["name"], match["version"] or "", body, header_length)
+                except TimeoutError as e:
+                    raise AnswerTimeout(
+                        f"not answered within {config.request_timeout_s:g} s (LFD_SCORING_REQUEST_TIMEOUT_S)"
+                    ) from e
         except ScoringError as e:
             return await send_json(send, http_status(e), error_body(e), http_headers(e))
         await send_json(send, 200, payload)

@@ -17,6 +17,7 @@ from scoring.cli import serve_command
 from scoring.config import DEFAULT_MAX_BATCH, ScoringConfig
 from scoring.engine import load_retry_delay
 from scoring.errors import (
+    AnswerTimeout,
     InvalidInput,
     ModelNotFound,
     ModelNotReady,
@@ -43,6 +44,7 @@ pytestmark = pytest.mark.unit
         (ModelNotFound("x", "fraud-detector"), 404, grpc.StatusCode.NOT_FOUND),
         (ModelNotReady("loading"), 503, grpc.StatusCode.UNAVAILABLE),
         (Overloaded("queue full", retry_after_s=2), 503, grpc.StatusCode.UNAVAILABLE),
+        (AnswerTimeout("not answered within 10 s"), 504, grpc.StatusCode.DEADLINE_EXCEEDED),
     ],
 )
 def test_each_domain_error_maps_to_one_http_status_and_grpc_code(

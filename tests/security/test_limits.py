@@ -155,3 +155,18 @@ def test_memory_stays_bounded_under_a_flood_of_max_size_requests(hardened_servic
     print(f"worker RSS before {before:.0f} MB, after 200 max-size requests {after:.0f} MB")
     assert statuses.count(413) == 50 and statuses.count(200) == 150, sorted(set(statuses))
     assert after - before < 150, f"RSS grew {after - before:.0f} MB ({before:.0f} -> {after:.0f})"
+
+
+def test_a_hot_route_not_answered_in_time_is_504(bundle_dir: Any, tmp_path: Any) -> None:
+    """The hot routes run in front of BentoML's traffic timeout, so they keep their own: a 1,000-row /score
+    (TreeSHAP for every row, tens of ms) against a 1 ms request timeout is a 504 naming the setting."""
+    env = {"LFD_SCORING_REQUEST_TIMEOUT_S": "0.001", "LFD_SCORING_MODEL_VERSION": "timeout-test"}
+    service = ScoringProcess(["--model-dir", str(bundle_dir), "--max-batch", "1000"], tmp_path / "service.log", env)
+    try:
+        service.start_ready()
+        response = httpx.post(service.url + "/score", content=score_body(1_000), timeout=60)
+        assert response.status_code == 504, response.text
+        body = response.json()
+        assert body["kind"] == "timeout" and "LFD_SCORING_REQUEST_TIMEOUT_S" in body["error"], body
+    finally:
+        service.stop()
