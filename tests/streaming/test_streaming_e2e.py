@@ -67,13 +67,22 @@ class OpenOutput:
             reader.close()
 
 
-def produce(kafka: str, topic: str, run_id: str, start: int, count: int, rate: float = RATE) -> Counter[str]:
+def produce(
+    kafka: str,
+    topic: str,
+    run_id: str,
+    start: int,
+    count: int,
+    rate: float = RATE,
+    connected: threading.Event | None = None,
+) -> Counter[str]:
     planned = list(
         p.plan_records(
             p.load_rows(), count=start + count, fraud_ratio=0.2, malformed_share=MALFORMED_SHARE, run_id=run_id
         )
     )[start:]
-    return Counter(p.send(kafka, topic, iter(planned), rate=rate, run_id=run_id).kinds)
+    on_connected = connected.set if connected is not None else None
+    return Counter(p.send(kafka, topic, iter(planned), rate=rate, run_id=run_id, on_connected=on_connected).kinds)
 
 
 def run_scenario(
@@ -82,16 +91,17 @@ def run_scenario(
     job: LocalJob,
     fault: Callable[[Callable[[], None]], None] | None = None,
     rest_rate: float = RATE,
+    rest_connected: threading.Event | None = None,
 ) -> tuple[Counter[str], list[dict[str, Any]]]:
     """Produce N/2, then let ``fault(produce_rest)`` hit the system and produce the rest (at ``rest_rate``)
-    while it lasts."""
+    while it lasts; ``rest_connected`` is set once the second producer reached the broker."""
     job.start()
     job.checkpoint_after(0, timeout_s=600)  # running, with a first checkpoint (250 s+ on a machine at load 30)
     run_id = topics.transactions.removesuffix("-transactions")
     kinds = produce(kafka, topics.transactions, run_id, 0, N // 2)
 
     def produce_rest() -> None:
-        kinds.update(produce(kafka, topics.transactions, run_id, N // 2, N - N // 2, rest_rate))
+        kinds.update(produce(kafka, topics.transactions, run_id, N // 2, N - N // 2, rest_rate, rest_connected))
 
     if fault is None:
         produce_rest()
@@ -182,10 +192,14 @@ def test_counting_proof_when_the_broker_restarts(
     kafka: str, topics: Topics, scoring: ScoringProcess, make_job: Callable[..., LocalJob], stack_settings: Settings
 ) -> None:
     job = make_job(scoring.url, design="batch")
+    connected = threading.Event()
 
     def restart_broker(produce_rest: Callable[[], None]) -> None:
         producer = threading.Thread(target=produce_rest)  # keeps producing through the outage (it retries)
         producer.start()
+        # the outage must hit a producer that is streaming: one still connecting fails after 10 s by design
+        # (lfd produce against no broker), which on a slow machine a fixed 0.3 s sleep did not rule out
+        assert connected.wait(60), "the second producer did not reach the broker within 60 s"
         time.sleep(0.3)
         assert KAFKA.stop(stack_settings), "the broker was not running under the stack's pid file"
         time.sleep(3)
@@ -193,7 +207,7 @@ def test_counting_proof_when_the_broker_restarts(
         producer.join(120)
 
     try:
-        run_scenario(kafka, topics, job, restart_broker)
+        run_scenario(kafka, topics, job, restart_broker, rest_connected=connected)
     finally:
         KAFKA.start(stack_settings)  # leave the shared broker up for other tests
 

@@ -129,8 +129,12 @@ def send(
     rate: float,
     run_id: str,
     on_sent: Callable[[int], None] | None = None,
+    on_connected: Callable[[], None] | None = None,
 ) -> ProduceReport:
-    """Produce at ``rate`` records/s (0 = as fast as possible); wait until every record is acknowledged."""
+    """Produce at ``rate`` records/s (0 = as fast as possible); wait until every record is acknowledged.
+
+    ``on_connected`` is called once a broker answered, before the first record (a fault test that must hit
+    the middle of the stream waits for it: until then a missing broker is an error, not an outage)."""
     from confluent_kafka import KafkaException, Producer
 
     producer = Producer(
@@ -149,6 +153,8 @@ def send(
         producer.list_topics(topic, timeout=10)
     except KafkaException as error:
         raise KafkaException(f"no Kafka broker answered at {bootstrap} within 10 s: {error}") from error
+    if on_connected is not None:
+        on_connected()
     errors: list[str] = []
 
     def delivered(err: Any, _msg: Any) -> None:
