@@ -7,10 +7,12 @@ Why (profiled with py-spy, docs/bench-scoring.md): for a one-transaction request
 machinery — a pydantic request model, a JSON schema rebuilt for *every* response to find its media
 type, an OpenTelemetry span, the context/exception middlewares and Starlette routing — cost more CPU
 than the model call, on a worker whose event loop is the bottleneck. :class:`HotRoutes` is a plain
-ASGI middleware, registered with ``add_asgi_middleware``, so BentoML's own request metrics and
-timeout still wrap it. It validates with the same code (``lfd.contract`` through the engine, the OIP
-tensor rules in ``scoring.oip``), maps errors with ``scoring.errors`` (the one mapping) and records
-the same ``lfd_scoring_*`` metrics; it only reads bodies and writes JSON (orjson) more cheaply.
+ASGI app wrapped around BentoML's whole app (``scoring.service._HotRoutesInFront``), so BentoML's
+per-request layers (its request metrics, tracing, traffic timeout) do not run for the hot routes; they
+keep their own request timeout (504) and the ``lfd_scoring_*`` metrics, flushed here before every
+``/metrics`` scrape. It validates with the same code (``lfd.contract`` through the engine, the OIP
+tensor rules in ``scoring.oip``), maps errors with ``scoring.errors`` (the one mapping); it only reads
+bodies and writes JSON (orjson) more cheaply.
 """
 
 from __future__ import annotations
